@@ -1,7 +1,30 @@
+// The conformance target (docs/design.md): /echo echoes every message unchanged, /echo-deflate does the same with
+// permessage-deflate accepted for any legal offer. Any Origin is accepted, the peer's close code is echoed, and
+// nothing is logged per message at the default level.
+using Shockwave;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddWibeSocket(options =>
+{
+    // Wide enough for conformance suites: 16 MiB frames and messages, and 4 MiB sent in 64-byte fragments.
+    options.MaxFramePayloadLength = 64 * 1024 * 1024;
+    options.MaxMessageSize = 64 * 1024 * 1024;
+    options.MaxFragmentsPerMessage = 1 << 20;
+});
+
 var app = builder.Build();
-app.MapGet("/", () => "Shockwave echo sample");
+app.MapGet("/", () => "Shockwave echo sample: connect a WebSocket to /echo or /echo-deflate.");
+app.MapWibeSocket("/echo", EchoAsync);
+app.MapWibeSocket("/echo-deflate", EchoAsync, options => options.Compression.Enabled = true);
 app.Run();
 
-/// <summary>Entry point, visible to WebApplicationFactory.</summary>
+static async Task EchoAsync(WibeSocket socket, CancellationToken cancellationToken)
+{
+    await foreach (var message in socket.ReadMessagesAsync(cancellationToken))
+    {
+        await socket.SendAsync(message, cancellationToken);
+    }
+}
+
+/// <summary>The sample's entry point, visible to <c>WebApplicationFactory</c>.</summary>
 public partial class Program;

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Shockwave;
+using Shockwave.Diagnostics;
+using Shockwave.Runtime;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the WibeSocket services.</summary>
+public static class WibeSocketServiceCollectionExtensions
+{
+    /// <summary>The configuration section <see cref="WibeSocketOptions"/> binds from.</summary>
+    public const string ConfigurationSectionName = "WibeSocket";
+
+    /// <summary>
+    /// Adds WibeSocket: options bound from the <c>WibeSocket</c> configuration section, then <paramref name="configure"/>,
+    /// validated at startup; the shared runtime (heartbeat, metrics, logging).
+    /// </summary>
+    public static IServiceCollection AddWibeSocket(this IServiceCollection services, Action<WibeSocketOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<WibeSocketOptions>().BindConfiguration(ConfigurationSectionName).ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WibeSocketOptions>, WibeSocketOptionsValidator>());
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<WibeSocketMetrics>();
+        services.TryAddSingleton(sp => new ConnectionHeartbeat(sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<WibeSocketRuntime>();
+        services.TryAddSingleton<WibeSocketMarkerService>();
+        return services;
+    }
+}
+
+/// <summary>Proves <c>AddWibeSocket</c> ran, so <c>MapWibeSocket</c> can say so clearly when it did not.</summary>
+internal sealed class WibeSocketMarkerService;

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Logging;
+using Shockwave.Protocol;
+
+namespace Shockwave.Diagnostics;
+
+/// <summary>
+/// All log messages of the library, in one partial class split by area. Event ids are stable:
+/// 1-99 connection runtime (this file), 100-199 upgrade and routing, 200-299 raw Kestrel listener.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Debug, "WibeSocket {ConnectionId} opened (subprotocol '{SubProtocol}', compression {Compression}, transport {Transport}).", EventName = "ConnectionOpened")]
+    public static partial void ConnectionOpened(ILogger logger, string connectionId, string? subProtocol, bool compression, string transport);
+
+    [LoggerMessage(2, LogLevel.Debug, "WibeSocket {ConnectionId} closed: {CloseReason}, status {CloseStatus}.", EventName = "ConnectionClosed")]
+    public static partial void ConnectionClosed(ILogger logger, string connectionId, string closeReason, WebSocketCloseStatus? closeStatus);
+
+    [LoggerMessage(3, LogLevel.Debug, "WibeSocket {ConnectionId} failed the connection: {ErrorName} ({CloseStatus}): {Reason}.", EventName = "ProtocolError")]
+    public static partial void ProtocolError(ILogger logger, string connectionId, string errorName, WebSocketCloseStatus closeStatus, string reason);
+
+    [LoggerMessage(4, LogLevel.Debug, "WibeSocket {ConnectionId} keep-alive timed out after {Timeout}; aborting.", EventName = "KeepAliveTimeout")]
+    public static partial void KeepAliveTimeout(ILogger logger, string connectionId, TimeSpan timeout);
+
+    [LoggerMessage(5, LogLevel.Debug, "WibeSocket {ConnectionId} did not receive the peer's close frame within {Timeout}; aborting.", EventName = "CloseTimeout")]
+    public static partial void CloseTimeout(ILogger logger, string connectionId, TimeSpan timeout);
+
+    [LoggerMessage(6, LogLevel.Error, "WibeSocket {ConnectionId} handler threw; closing with 1011.", EventName = "HandlerFailed")]
+    public static partial void HandlerFailed(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(7, LogLevel.Debug, "WibeSocket {ConnectionId}: the server is stopping; closing with 1001.", EventName = "ServerStopping")]
+    public static partial void ServerStopping(ILogger logger, string connectionId);
+
+    [LoggerMessage(8, LogLevel.Debug, "WibeSocket {ConnectionId}: transport ended: {Message}", EventName = "TransportEnded")]
+    public static partial void TransportEnded(ILogger logger, string connectionId, string message);
+
+    [LoggerMessage(9, LogLevel.Debug, "WibeSocket {ConnectionId} aborted: a send was cancelled after its frame had started.", EventName = "SendCancelledMidFrame")]
+    public static partial void SendCancelledMidFrame(ILogger logger, string connectionId);
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Shockwave.Protocol;
+
+namespace Shockwave.Diagnostics;
+
+/// <summary>
+/// The one <see cref="Meter"/> of the library ("Shockwave"), created from <see cref="IMeterFactory"/> so hosts and tests
+/// can listen per service provider. Names follow OpenTelemetry's conventions (<c>kestrel.active_connections</c> style).
+/// </summary>
+internal sealed class WibeSocketMetrics
+{
+    public const string MeterName = "Shockwave";
+
+    private readonly UpDownCounter<long> _activeConnections;
+    private readonly Counter<long> _handshakeRejections;
+    private readonly Counter<long> _messagesReceived;
+    private readonly Counter<long> _messagesSent;
+    private readonly Counter<long> _closedConnections;
+    private readonly Histogram<double> _connectionDuration;
+
+    public WibeSocketMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+        _activeConnections = meter.CreateUpDownCounter<long>("shockwave.active_connections", "{connection}", "Open WibeSocket connections.");
+        _handshakeRejections = meter.CreateCounter<long>("shockwave.handshake.rejections", "{request}", "Upgrade requests refused, by reason.");
+        _messagesReceived = meter.CreateCounter<long>("shockwave.messages.received", "{message}", "Data messages received.");
+        _messagesSent = meter.CreateCounter<long>("shockwave.messages.sent", "{message}", "Data messages sent.");
+        _closedConnections = meter.CreateCounter<long>("shockwave.connections.closed", "{connection}", "Connections ended, by close reason.");
+        _connectionDuration = meter.CreateHistogram<double>("shockwave.connection.duration", "s", "How long connections stayed open.");
+    }
+
+    public bool MessagesEnabled => _messagesReceived.Enabled || _messagesSent.Enabled;
+
+    public void ConnectionOpened() => _activeConnections.Add(1);
+
+    public void ConnectionClosed(string closeReason, TimeSpan duration)
+    {
+        _activeConnections.Add(-1);
+        var tag = new KeyValuePair<string, object?>("shockwave.close_reason", closeReason);
+        _closedConnections.Add(1, tag);
+        _connectionDuration.Record(duration.TotalSeconds, tag);
+    }
+
+    public void HandshakeRejected(string reason, int statusCode)
+    {
+        if (_handshakeRejections.Enabled)
+        {
+            var tags = new TagList
+            {
+                { "shockwave.rejection_reason", reason },
+                { "http.response.status_code", statusCode },
+            };
+            _handshakeRejections.Add(1, tags);
+        }
+    }
+
+    public void MessageReceived(WebSocketMessageKind kind) => _messagesReceived.Add(1, new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind)));
+
+    public void MessageSent(WebSocketMessageKind kind) => _messagesSent.Add(1, new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind)));
+
+    private static string KindName(WebSocketMessageKind kind) => kind == WebSocketMessageKind.Text ? "text" : "binary";
+}
+
+/// <summary>Why a connection ended: the value of the <c>shockwave.close_reason</c> metric tag and of log lines.</summary>
+internal static class CloseReasons
+{
+    public const string ClientClosed = "client_closed";
+    public const string ServerClosed = "server_closed";
+    public const string ProtocolError = "protocol_error";
+    public const string MessageTooBig = "message_too_big";
+    public const string InvalidPayload = "invalid_payload";
+    public const string KeepAliveTimeout = "keepalive_timeout";
+    public const string CloseTimeout = "close_timeout";
+    public const string ServerShutdown = "server_shutdown";
+    public const string TransportEnded = "transport_ended";
+    public const string Aborted = "aborted";
+    public const string HandlerFailed = "handler_failed";
+
+    public static string For(WebSocketCloseStatus status) => status switch
+    {
+        WebSocketCloseStatus.MessageTooBig => MessageTooBig,
+        WebSocketCloseStatus.InvalidPayloadData => InvalidPayload,
+        _ => ProtocolError,
+    };
+}

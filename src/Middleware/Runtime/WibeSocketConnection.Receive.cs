@@ -1,0 +1,429 @@
+using System.Buffers;
+using Shockwave.Diagnostics;
+using Shockwave.Protocol;
+
+namespace Shockwave.Runtime;
+
+internal sealed partial class WibeSocketConnection
+{
+    private readonly WebSocketFrameReader _frameReader;
+    private readonly ReceiveLease _lease = new();
+    private readonly AsyncSignal _messageAvailable = new();
+    private readonly AsyncSignal _readAheadDrained = new();
+    private readonly Queue<PendingMessage> _pending = new();
+
+    // Written by the read loop, read by the heartbeat.
+    private long _lastReceivedAt;
+
+    // Read-loop state. Offsets are absolute byte counts since the connection opened, so they survive AdvanceTo.
+    private long _consumedAbs;
+    private long _parsedAbs;
+    private MessageAssembly? _assembly;
+
+    // Hand-off state, guarded by _gate.
+    private PendingMessage _current;
+    private bool _receiveCompleted;
+    private long _ownedPendingBytes;
+    private bool _loopWaitsForDrain;
+    private bool _loopHoldsInPlaceBytes;
+    private int _wakeRequested;
+
+    public override ValueTask<WibeSocketMessage> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            ReleaseCurrentLocked();
+            if (TryDequeueLocked(out var message))
+            {
+                return ValueTask.FromResult(message);
+            }
+        }
+
+        return ReceiveSlowAsync(cancellationToken);
+    }
+
+    private async ValueTask<WibeSocketMessage> ReceiveSlowAsync(CancellationToken cancellationToken)
+    {
+        using var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static s => ((AsyncSignal)s!).Set(), _messageAvailable)
+            : default;
+
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (TryDequeueLocked(out var message))
+                {
+                    return message;
+                }
+
+                // The connection went idle with the last message released: let the loop give its buffer back.
+                if (_loopHoldsInPlaceBytes)
+                {
+                    WakeReadLoopLocked();
+                }
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            await _messageAvailable.WaitAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    private bool TryDequeueLocked(out WibeSocketMessage message)
+    {
+        if (_pending.TryDequeue(out var next))
+        {
+            _current = next;
+            if (next.Owned is not null)
+            {
+                _ownedPendingBytes -= next.Payload.Length;
+            }
+
+            message = new WibeSocketMessage(next.Type, next.Payload, _lease, _lease.Generation);
+            _metrics.MessageReceived(next.Type == WibeSocketMessageType.Text ? WebSocketMessageKind.Text : WebSocketMessageKind.Binary);
+            return true;
+        }
+
+        if (_receiveCompleted)
+        {
+            message = new WibeSocketMessage(WibeSocketMessageType.Close, ReadOnlySequence<byte>.Empty, null, 0);
+            return true;
+        }
+
+        message = default;
+        return false;
+    }
+
+    private void ReleaseCurrentLocked()
+    {
+        if (_current.Type == 0)
+        {
+            return;
+        }
+
+        _lease.Advance();
+        _current.Owned?.Dispose();
+        _current = default;
+        if (_loopWaitsForDrain)
+        {
+            _loopWaitsForDrain = false;
+            _readAheadDrained.Set();
+        }
+    }
+
+    private void WakeReadLoopLocked()
+    {
+        _loopHoldsInPlaceBytes = false;
+        Volatile.Write(ref _wakeRequested, 1);
+        _input.CancelPendingRead();
+    }
+
+    private void SignalClosedToReceiver()
+    {
+        lock (_gate)
+        {
+            _receiveCompleted = true;
+        }
+
+        _messageAvailable.Set();
+        _readAheadDrained.Set();
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        try
+        {
+            while (Volatile.Read(ref _aborted) == 0)
+            {
+                var result = await _input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (result.IsCanceled && Interlocked.Exchange(ref _wakeRequested, 0) == 0 && _setup.CancelledReadMeansShutdown)
+                {
+                    // Not our own wake-up: Kestrel cancels the transport read when the server stops (platform notes 1.3).
+                    OnServerStopping();
+                }
+
+                if (buffer.Length > _parsedAbs - _consumedAbs)
+                {
+                    Volatile.Write(ref _lastReceivedAt, _time.GetTimestamp());
+                }
+
+                bool keepReading = ProcessBuffer(buffer);
+                long heldBytes = AdvanceInput(buffer);
+                if (!keepReading || Volatile.Read(ref _aborted) != 0)
+                {
+                    break;
+                }
+
+                if (result.IsCompleted)
+                {
+                    Log.TransportEnded(_logger, ConnectionId, "the peer closed the connection without a close frame");
+                    AbortCore(CloseReasons.TransportEnded);
+                    break;
+                }
+
+                await WaitForReadAheadAsync(heldBytes).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException or ObjectDisposedException
+                                       or Microsoft.AspNetCore.Connections.ConnectionResetException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+        {
+            Log.TransportEnded(_logger, ConnectionId, ex.Message);
+            AbortCore(CloseReasons.TransportEnded);
+        }
+        finally
+        {
+            SignalClosedToReceiver();
+        }
+    }
+
+    /// <summary>Parses everything new in the buffer. Returns false when the loop must stop reading.</summary>
+    private bool ProcessBuffer(ReadOnlySequence<byte> buffer)
+    {
+        var unparsed = buffer.Slice(_parsedAbs - _consumedAbs);
+        while (true)
+        {
+            long before = unparsed.Length;
+            var status = _frameReader.Read(ref unparsed, out var segment, out var error);
+            _parsedAbs += before - unparsed.Length;
+            switch (status)
+            {
+                case FrameReadStatus.NeedMoreData:
+                    return true;
+                case FrameReadStatus.MessagePayload:
+                    if (!OnMessagePayload(segment, _parsedAbs - segment.Payload.Length))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case FrameReadStatus.ControlFrame:
+                    if (!OnControlFrame(segment))
+                    {
+                        return false;
+                    }
+
+                    break;
+                default:
+                    FailConnection(error);
+                    return false;
+            }
+        }
+    }
+
+    private bool OnMessagePayload(in FrameSegment segment, long payloadStartAbs)
+    {
+        // Section 7.1.1 lets data arriving after our close be discarded.
+        if (State != WibeSocketState.Open)
+        {
+            return true;
+        }
+
+        if (segment.IsCompressed)
+        {
+            return InflateSegment(segment);
+        }
+
+        if (segment.IsWholeMessage && _assembly is null)
+        {
+            Enqueue(new PendingMessage(ToMessageType(segment.Opcode), segment.Payload, null, payloadStartAbs));
+            return true;
+        }
+
+        // A message that did not arrive whole is copied out, so the pipe can be consumed as it streams in.
+        _assembly ??= new MessageAssembly(_options.MaxMessageSize);
+        _assembly.Append(segment.Payload);
+        if (segment.IsMessageEnd)
+        {
+            var owned = _assembly;
+            _assembly = null;
+            Enqueue(new PendingMessage(ToMessageType(segment.Opcode), owned.GetPayload(), owned, -1));
+        }
+
+        return true;
+    }
+
+    private void Enqueue(in PendingMessage message)
+    {
+        lock (_gate)
+        {
+            _pending.Enqueue(message);
+            if (message.Owned is not null)
+            {
+                _ownedPendingBytes += message.Payload.Length;
+            }
+        }
+
+        _messageAvailable.Set();
+    }
+
+    private bool OnControlFrame(in FrameSegment segment)
+    {
+        switch (segment.Opcode)
+        {
+            case WebSocketOpcode.Ping:
+                // Section 5.5.2: answer with a pong carrying the same payload, as soon as practical.
+                OwePong(segment.Payload);
+                return true;
+            case WebSocketOpcode.Pong:
+                return true;
+            default:
+                OnPeerClose(segment.Payload);
+                return false;
+        }
+    }
+
+    private void OnPeerClose(in ReadOnlySequence<byte> payload)
+    {
+        var (status, reason) = ClosePayload.Parse(payload);
+        bool reply;
+        lock (_gate)
+        {
+            reply = _state == WibeSocketState.Open;
+            if (reply)
+            {
+                _state = WibeSocketState.CloseReceived;
+                _closeStatus = status;
+                _closeDescription = reason;
+                _closeReason = CloseReasons.ClientClosed;
+            }
+        }
+
+        _peerCloseReceived.TrySetResult();
+        if (reply)
+        {
+            // Section 5.5.1: echo the status code received; an empty close is answered with an empty close.
+            var echo = status == WebSocketCloseStatus.NoStatusReceived ? (WebSocketCloseStatus?)null : status;
+            _ = ReplyToCloseAsync(echo);
+        }
+        else
+        {
+            MarkClosed();
+        }
+    }
+
+    private async Task ReplyToCloseAsync(WebSocketCloseStatus? status)
+    {
+        await WriteControlFrameAsync(ControlFrameKind.Close, status, null).ConfigureAwait(false);
+        MarkClosed();
+    }
+
+    private void MarkClosed()
+    {
+        lock (_gate)
+        {
+            if (_state is WibeSocketState.CloseReceived or WibeSocketState.CloseSent)
+            {
+                _state = WibeSocketState.Closed;
+            }
+        }
+
+        SignalClosedToReceiver();
+        TryCancelClosedToken();
+    }
+
+    /// <summary>
+    /// Fails the connection (RFC 6455 section 7.1.7): the close frame with the error's code is flushed before anything
+    /// else ends, then the loop stops parsing; the rest of the input is no longer trustworthy.
+    /// </summary>
+    private void FailConnection(in ProtocolError error)
+    {
+        Log.ProtocolError(_logger, ConnectionId, error.Name, error.CloseStatus, error.Reason);
+        lock (_gate)
+        {
+            _closeReason = CloseReasons.For(error.CloseStatus);
+        }
+
+        _ = SendCloseAsync(error.CloseStatus, error.Reason, CloseReasons.For(error.CloseStatus)).AsTask();
+    }
+
+    /// <summary>
+    /// Consumes what no handler still borrows and returns how many bytes remain held (borrowed in place, or read
+    /// ahead and waiting for the handler).
+    /// </summary>
+    private long AdvanceInput(ReadOnlySequence<byte> buffer)
+    {
+        long target = _parsedAbs;
+        long owned;
+        lock (_gate)
+        {
+            if (_current.InPlaceStart >= 0 && _current.Type != 0)
+            {
+                target = Math.Min(target, _current.InPlaceStart);
+            }
+
+            foreach (var pending in _pending)
+            {
+                if (pending.InPlaceStart >= 0)
+                {
+                    target = Math.Min(target, pending.InPlaceStart);
+                    break;
+                }
+            }
+
+            _loopHoldsInPlaceBytes = target < _parsedAbs;
+            owned = _ownedPendingBytes;
+        }
+
+        _input.AdvanceTo(buffer.GetPosition(target - _consumedAbs), buffer.End);
+        _consumedAbs = target;
+        return (_parsedAbs - target) + owned + (_assembly?.Length ?? 0);
+    }
+
+    /// <summary>
+    /// Past the read-ahead budget the loop stops reading until the handler takes a message, so TCP back-pressure
+    /// reaches the peer; below it, pings and closes keep being answered while the handler is busy.
+    /// </summary>
+    private async ValueTask WaitForReadAheadAsync(long heldBytes)
+    {
+        while (heldBytes > _options.MaxReadAheadBytes)
+        {
+            lock (_gate)
+            {
+                if (_pending.Count == 0 || _receiveCompleted)
+                {
+                    return;
+                }
+
+                _loopWaitsForDrain = true;
+            }
+
+            await _readAheadDrained.WaitAsync().ConfigureAwait(false);
+            if (Volatile.Read(ref _aborted) != 0)
+            {
+                return;
+            }
+
+            lock (_gate)
+            {
+                heldBytes = _ownedPendingBytes + (_parsedAbs - _consumedAbs);
+            }
+
+            // Consumption only moves forward on the next read; let it happen and re-check there.
+            return;
+        }
+    }
+
+    private void ReleaseReceiveBuffers()
+    {
+        lock (_gate)
+        {
+            _current.Owned?.Dispose();
+            _current = default;
+            while (_pending.TryDequeue(out var pending))
+            {
+                pending.Owned?.Dispose();
+            }
+        }
+
+        _assembly?.Dispose();
+        _assembly = null;
+    }
+
+    private static WibeSocketMessageType ToMessageType(WebSocketOpcode opcode) =>
+        opcode == WebSocketOpcode.Text ? WibeSocketMessageType.Text : WibeSocketMessageType.Binary;
+
+    /// <summary>A message waiting for the handler: borrowed from the pipe (InPlaceStart set) or owned (Owned set).</summary>
+    private readonly record struct PendingMessage(WibeSocketMessageType Type, ReadOnlySequence<byte> Payload, MessageAssembly? Owned, long InPlaceStart);
+}

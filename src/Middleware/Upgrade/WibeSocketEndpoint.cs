@@ -1,0 +1,254 @@
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+using Shockwave.Diagnostics;
+using Shockwave.Protocol.Compression;
+using Shockwave.Protocol.Handshake;
+using Shockwave.Runtime;
+
+namespace Shockwave.Upgrade;
+
+/// <summary>
+/// One mapped WibeSocket endpoint: validates the upgrade, negotiates, switches protocols and runs the connection
+/// runtime on the best transport the server offers. Shared by <c>MapWibeSocket</c> and the raw Kestrel listener.
+/// </summary>
+internal sealed class WibeSocketEndpoint
+{
+    private readonly Func<WibeSocket, CancellationToken, Task> _handler;
+    private readonly Action<WibeSocketOptions>? _configure;
+    private readonly Lock _gate = new();
+    private WibeSocketOptions? _options;
+    private PerMessageDeflateNegotiator? _deflate;
+
+    public WibeSocketEndpoint(string pattern, Func<WibeSocket, CancellationToken, Task> handler, Action<WibeSocketOptions>? configure)
+    {
+        Pattern = pattern;
+        _handler = handler;
+        _configure = configure;
+    }
+
+    public string Pattern { get; }
+
+    public Func<WibeSocket, CancellationToken, Task> Handler => _handler;
+
+    /// <summary>The server-wide options with this endpoint's overrides, validated once.</summary>
+    public WibeSocketOptions GetOptions(IServiceProvider services, out PerMessageDeflateNegotiator? deflate)
+    {
+        lock (_gate)
+        {
+            if (_options is null)
+            {
+                var options = services.GetRequiredService<IOptions<WibeSocketOptions>>().Value.Clone();
+                _configure?.Invoke(options);
+                WibeSocketOptionsValidator.ThrowIfInvalid(options, $"the endpoint '{Pattern}'");
+                _deflate = options.Compression.Enabled ? new PerMessageDeflateNegotiator(options.Compression) : null;
+                _options = options;
+            }
+
+            deflate = _deflate;
+            return _options;
+        }
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var services = context.RequestServices;
+        var runtime = services.GetRequiredService<WibeSocketRuntime>();
+        var options = GetOptions(services, out var deflate);
+        var connect = context.Features.Get<IHttpExtendedConnectFeature>();
+        bool extendedConnect = connect?.IsExtendedConnect == true;
+        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
+
+        if (!extendedConnect && !LooksLikeWebSocketRequest(context.Request))
+        {
+            // A plain HTTP request to a WebSocket-only endpoint: say what it takes (RFC 9110 section 15.5.22).
+            await RejectAsync(context, runtime, HandshakeDecision.Refuse(426, "NotAWebSocketRequest", [new("Upgrade", "websocket"), new("Sec-WebSocket-Version", WebSocketVersion.Current)])).ConfigureAwait(false);
+            return;
+        }
+
+        if (extendedConnect && !string.Equals(connect!.Protocol, "websocket", StringComparison.OrdinalIgnoreCase))
+        {
+            await RejectAsync(context, runtime, HandshakeDecision.Refuse(400, "UnsupportedConnectProtocol")).ConfigureAwait(false);
+            return;
+        }
+
+        var decision = HandshakeDecision.Decide(CreateRequest(context, extendedConnect), options, deflate);
+        if (!decision.Accepted)
+        {
+            await RejectAsync(context, runtime, decision).ConfigureAwait(false);
+            return;
+        }
+
+        if (!extendedConnect && upgrade is not { IsUpgradableRequest: true })
+        {
+            // Kestrel refuses to upgrade a request with a body (platform notes 1.1); TestServer cannot upgrade at all.
+            await RejectAsync(context, runtime, HandshakeDecision.Refuse(400, "NotUpgradable")).ConfigureAwait(false);
+            return;
+        }
+
+        WriteAcceptHeaders(context, decision, extendedConnect);
+        context.Features.Get<IHttpRequestTimeoutFeature>()?.DisableTimeout();
+
+        Stream stream;
+        try
+        {
+            stream = extendedConnect ? await connect!.AcceptAsync().ConfigureAwait(false) : await upgrade!.UpgradeAsync().ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex) when (!context.Response.HasStarted)
+        {
+            // Kestrel's MaxConcurrentUpgradedConnections is reached: it would answer 500; this is a 503 (platform notes 1.4).
+            Log.UpgradeFailed(runtime.Logger, context.TraceIdentifier, ex.Message);
+            context.Response.Headers.Remove(HeaderNames.Upgrade);
+            context.Response.Headers.Remove(HeaderNames.Connection);
+            context.Response.Headers.Remove(HeaderNames.SecWebSocketAccept);
+            context.Response.Headers.Remove(HeaderNames.SecWebSocketProtocol);
+            context.Response.Headers.Remove(HeaderNames.SecWebSocketExtensions);
+            await RejectAsync(context, runtime, HandshakeDecision.Refuse(503, "UpgradeLimitReached")).ConfigureAwait(false);
+            return;
+        }
+
+        var setup = CreateSetup(context, runtime, options, decision, stream, extendedConnect);
+        await WibeSocketConnection.RunAsync(setup, _handler).ConfigureAwait(false);
+    }
+
+    private static bool LooksLikeWebSocketRequest(HttpRequest request) =>
+        request.Headers.ContainsKey(HeaderNames.SecWebSocketKey)
+        || request.Headers.ContainsKey(HeaderNames.SecWebSocketVersion)
+        || HeaderTokens.ContainsToken(request.Headers.Upgrade.ToString(), "websocket");
+
+    private static HandshakeRequest CreateRequest(HttpContext context, bool extendedConnect)
+    {
+        var request = context.Request;
+        var headers = request.Headers;
+        var keys = headers.SecWebSocketKey;
+        var versions = headers.SecWebSocketVersion;
+        return new HandshakeRequest
+        {
+            Head = new WebSocketRequestHead
+            {
+                Method = request.Method,
+                IsHttp11OrLater = !HttpProtocol.IsHttp10(request.Protocol) && !HttpProtocol.IsHttp09(request.Protocol),
+                HostCount = request.Host.HasValue ? 1 : 0,
+                Upgrade = JoinList(headers.Upgrade),
+                Connection = JoinList(headers.Connection),
+                KeyCount = keys.Count,
+                Key = keys.Count == 1 ? keys[0] : null,
+                VersionCount = versions.Count,
+                Version = versions.Count == 1 ? versions[0] : null,
+            },
+            IsExtendedConnect = extendedConnect,
+            Origin = headers.Origin.Count > 0 ? headers.Origin[0] : null,
+            RequestOrigin = $"{request.Scheme}://{request.Host.Value}",
+            SubProtocolHeaders = headers.SecWebSocketProtocol.ToArray(),
+            ExtensionHeaders = headers.SecWebSocketExtensions.ToArray(),
+            RequiresAuthorization = RequiresAuthorization(context),
+        };
+    }
+
+    private static string? JoinList(StringValues values) => values.Count switch
+    {
+        0 => null,
+        1 => values[0],
+        _ => string.Join(",", values.ToArray()),
+    };
+
+    private static bool RequiresAuthorization(HttpContext context)
+    {
+        var metadata = context.GetEndpoint()?.Metadata;
+        return metadata is not null
+            && metadata.GetMetadata<IAuthorizeData>() is not null
+            && metadata.GetMetadata<IAllowAnonymous>() is null;
+    }
+
+    private static void WriteAcceptHeaders(HttpContext context, HandshakeDecision decision, bool extendedConnect)
+    {
+        var headers = context.Response.Headers;
+        if (!extendedConnect)
+        {
+            // RFC 6455 section 4.2.2: Upgrade, Connection and the accept key. RFC 8441 keeps none of them on HTTP/2.
+            headers.Upgrade = "websocket";
+            headers.Connection = "Upgrade";
+            headers.SecWebSocketAccept = WebSocketAccept.ComputeAccept(context.Request.Headers.SecWebSocketKey.ToString().Trim());
+        }
+
+        if (decision.SubProtocol is not null)
+        {
+            headers.SecWebSocketProtocol = decision.SubProtocol;
+        }
+
+        if (decision.ExtensionsResponse is not null)
+        {
+            headers.SecWebSocketExtensions = decision.ExtensionsResponse;
+        }
+    }
+
+    private static ConnectionSetup CreateSetup(HttpContext context, WibeSocketRuntime runtime, WibeSocketOptions options, HandshakeDecision decision, Stream stream, bool extendedConnect)
+    {
+        // Zero-copy path: on Kestrel HTTP/1.1 the connection's own transport pipe is the upgraded byte stream once the
+        // 101 is out (platform notes 1.3). Never on HTTP/2, where it would be the whole multiplexed connection.
+        var transport = !extendedConnect && HttpProtocol.IsHttp11(context.Request.Protocol)
+            ? context.Features.Get<IConnectionTransportFeature>()?.Transport
+            : null;
+        bool raw = transport is not null;
+        transport ??= new StreamDuplexPipe(stream);
+
+        return new ConnectionSetup
+        {
+            Transport = transport,
+            ConnectionId = context.Connection.Id + ":" + context.TraceIdentifier,
+            Options = options,
+            Runtime = runtime,
+            TransportName = raw ? TransportNames.KestrelTransport : TransportNames.UpgradeStream,
+            User = context.User,
+            SubProtocol = decision.SubProtocol,
+            RemoteEndPoint = context.Connection.RemoteIpAddress is { } ip ? new System.Net.IPEndPoint(ip, context.Connection.RemotePort) : null,
+            HttpContext = context,
+            Compression = decision.Compression,
+            CompressionOptions = options.Compression,
+            CancelledReadMeansShutdown = raw,
+            OwnsTransport = !raw,
+            AbortTransport = context.Abort,
+        };
+    }
+
+    private static async Task RejectAsync(HttpContext context, WibeSocketRuntime runtime, HandshakeDecision decision)
+    {
+        Log.HandshakeRejected(runtime.Logger, context.TraceIdentifier, context.Request.Path, decision.StatusCode, decision.Reason);
+        runtime.Metrics.HandshakeRejected(decision.Reason, decision.StatusCode);
+        context.Response.StatusCode = decision.StatusCode;
+        foreach (var header in decision.ResponseHeaders)
+        {
+            context.Response.Headers.Append(header.Key, header.Value);
+        }
+
+        if (decision.StatusCode == 405)
+        {
+            context.Response.Headers.Allow = "GET";
+        }
+
+        await context.Response.CompleteAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>Names of the transport paths, as logged and as tests assert them.</summary>
+internal static class TransportNames
+{
+    public const string KestrelTransport = "kestrel-transport";
+    public const string UpgradeStream = "upgrade-stream";
+    public const string RawListener = "raw-listener";
+}
+
+/// <summary>Pipes over an upgrade stream: the portable path (HTTP/2, TestServer, other servers).</summary>
+internal sealed class StreamDuplexPipe(Stream stream) : IDuplexPipe
+{
+    public PipeReader Input { get; } = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true));
+
+    public PipeWriter Output { get; } = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
+}

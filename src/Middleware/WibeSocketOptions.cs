@@ -1,0 +1,95 @@
+using Shockwave.Protocol;
+using Shockwave.Protocol.Compression;
+
+namespace Shockwave;
+
+/// <summary>
+/// Server-wide WibeSocket settings, bound from configuration (section <c>WibeSocket</c> by convention) and validated at
+/// startup. Every limit is inclusive; a peer that exceeds one gets the close code named beside it.
+/// Endpoints may override any of them (<c>MapWibeSocket(..., configure)</c>).
+/// </summary>
+public sealed class WibeSocketOptions
+{
+    private List<string> _allowedOrigins = [];
+    private List<string> _subProtocols = [];
+
+    /// <summary>The largest frame payload accepted. The default is 16 MiB; a larger frame closes with 1009.</summary>
+    public long MaxFramePayloadLength { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>The largest message accepted, after inflation. The default is 64 MiB; a larger message closes with 1009.</summary>
+    public long MaxMessageSize { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>The most frames one message may span. The default is 128; more closes with 1009.</summary>
+    public int MaxFragmentsPerMessage { get; set; } = 128;
+
+    /// <summary>
+    /// How many received bytes the runtime reads ahead of a handler that has not asked for the next message.
+    /// Pings and closes keep being answered within this window; past it the runtime stops reading and TCP
+    /// back-pressure reaches the peer. The default is 1 MiB. A message being assembled may exceed it up to
+    /// <see cref="MaxMessageSize"/>.
+    /// </summary>
+    public long MaxReadAheadBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How often to ping an otherwise silent peer. The default is 20 seconds, under the 30-60 second idle timeouts
+    /// of common load balancers and ingresses. <see cref="TimeSpan.Zero"/> disables keep-alive pings.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// How long to wait for any frame after a keep-alive ping before the connection is considered dead and
+    /// aborted (the close frame could not reach a dead peer). The default is 20 seconds.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// How long to wait for the peer's close frame after ours (RFC 6455 section 7.1.1 lets the server close TCP
+    /// first). The default is 5 seconds; then the connection is aborted.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Origins allowed to connect (for example <c>https://chat.example.com</c>). Empty, the default, allows any
+    /// origin, except on endpoints that require authorization: those refuse cross-origin requests with 403 unless
+    /// listed here, because browsers send cookies with WebSocket requests and apply no CORS to them (cross-site
+    /// WebSocket hijacking). <c>RequireCors()</c> does not protect WebSocket endpoints; this list does.
+    /// </summary>
+    public IList<string> AllowedOrigins => _allowedOrigins;
+
+    /// <summary>
+    /// Subprotocols the server speaks, most preferred first. The server picks its most preferred one the client
+    /// offered; with none in common the connection opens without a subprotocol (RFC 6455 section 4.2.2).
+    /// </summary>
+    public IList<string> SubProtocols => _subProtocols;
+
+    /// <summary>The raw Kestrel listener's budget for the upgrade request head. The default is 8 KiB; more gets 431.</summary>
+    public int MaxRequestHeadSize { get; set; } = 8 * 1024;
+
+    /// <summary>The raw Kestrel listener's deadline for a complete upgrade request. The default is 10 seconds.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// permessage-deflate (RFC 7692). Off by default, as in ASP.NET Core: it costs CPU and memory per connection,
+    /// and over TLS compressing secrets together with attacker-chosen text can leak them (CRIME/BREACH).
+    /// </summary>
+    public PerMessageDeflateOptions Compression { get; private set; } = new();
+
+    /// <summary>Copies these options, so an endpoint can override some without touching the server-wide ones.</summary>
+    public WibeSocketOptions Clone()
+    {
+        // MemberwiseClone shares the list instances; give the clone its own.
+        var clone = (WibeSocketOptions)MemberwiseClone();
+        clone._allowedOrigins = [.. _allowedOrigins];
+        clone._subProtocols = [.. _subProtocols];
+        clone.Compression = Compression with { };
+        return clone;
+    }
+
+    internal FrameReaderOptions ToFrameReaderOptions(bool compressionNegotiated) => new()
+    {
+        MaxFramePayloadLength = MaxFramePayloadLength,
+        MaxMessageSize = MaxMessageSize,
+        MaxFragmentsPerMessage = MaxFragmentsPerMessage,
+        AllowCompressedMessages = compressionNegotiated,
+    };
+}

@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Options;
+using Shockwave.Protocol.Handshake;
+
+namespace Shockwave;
+
+/// <summary>Fails startup on options that cannot work, with a message that names the setting.</summary>
+internal sealed class WibeSocketOptionsValidator : IValidateOptions<WibeSocketOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WibeSocketOptions options)
+    {
+        var failures = Check(options);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    public static void ThrowIfInvalid(WibeSocketOptions options, string where)
+    {
+        var failures = Check(options);
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(where, typeof(WibeSocketOptions), failures);
+        }
+    }
+
+    private static List<string> Check(WibeSocketOptions o)
+    {
+        List<string> failures = [];
+        if (o.MaxFramePayloadLength < 1)
+        {
+            failures.Add($"{nameof(o.MaxFramePayloadLength)} must be at least 1 (is {o.MaxFramePayloadLength}).");
+        }
+
+        if (o.MaxMessageSize < 1 || o.MaxMessageSize > Array.MaxLength)
+        {
+            failures.Add($"{nameof(o.MaxMessageSize)} must be between 1 and {Array.MaxLength} (is {o.MaxMessageSize}).");
+        }
+
+        if (o.MaxFramePayloadLength > o.MaxMessageSize)
+        {
+            failures.Add($"{nameof(o.MaxFramePayloadLength)} ({o.MaxFramePayloadLength}) cannot exceed {nameof(o.MaxMessageSize)} ({o.MaxMessageSize}).");
+        }
+
+        if (o.MaxFragmentsPerMessage < 1)
+        {
+            failures.Add($"{nameof(o.MaxFragmentsPerMessage)} must be at least 1 (is {o.MaxFragmentsPerMessage}).");
+        }
+
+        if (o.MaxReadAheadBytes < 0)
+        {
+            failures.Add($"{nameof(o.MaxReadAheadBytes)} cannot be negative.");
+        }
+
+        if (o.KeepAliveInterval < TimeSpan.Zero || o.KeepAliveTimeout <= TimeSpan.Zero || o.CloseTimeout <= TimeSpan.Zero || o.HandshakeTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("KeepAliveInterval cannot be negative, and KeepAliveTimeout, CloseTimeout and HandshakeTimeout must be positive.");
+        }
+
+        if (o.MaxRequestHeadSize < 256)
+        {
+            failures.Add($"{nameof(o.MaxRequestHeadSize)} must be at least 256 bytes (is {o.MaxRequestHeadSize}).");
+        }
+
+        foreach (var protocol in o.SubProtocols)
+        {
+            if (!SubProtocols.IsValidName(protocol))
+            {
+                failures.Add($"Subprotocol '{protocol}' is not a valid token (RFC 6455 section 4.1).");
+            }
+        }
+
+        try
+        {
+            o.Compression.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            failures.Add("Compression: " + ex.Message);
+        }
+
+        return failures;
+    }
+}
