@@ -1,0 +1,99 @@
+namespace Shockwave.Protocol.Compression;
+
+/// <summary>
+/// The server's permessage-deflate policy (RFC 7692): whether to accept the extension and which parameters to
+/// answer with. Validated once by <see cref="Validate"/> (the negotiator calls it when created).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every legal offer is accepted, including <c>server_max_window_bits</c> from 8 to 14: see <c>docs/compression.md</c>
+/// for what a window smaller than 15 costs with the codec in use.
+/// </para>
+/// <para>
+/// Memory per connection: with the defaults an idle connection keeps its compressor (a deflate state of roughly
+/// 230 KiB resident after a few messages) and its inflater (about 40 KiB), as the stock ASP.NET Core stack does.
+/// <see cref="ServerNoContextTakeover"/> and <see cref="RequireClientNoContextTakeover"/> together let an idle connection
+/// hold no codec state at all, at the price of a new deflate state per message and a worse ratio on small messages.
+/// </para>
+/// </remarks>
+public sealed record PerMessageDeflateOptions
+{
+    /// <summary>The zlib default level, which the stock ASP.NET Core stack also uses.</summary>
+    public const int DefaultCompressionLevel = 6;
+
+    /// <summary>
+    /// Whether permessage-deflate offers are accepted at all. The default is <see langword="false"/>: compression costs
+    /// CPU and memory per connection, and over TLS mixing secrets with attacker-chosen text in one compressed message can
+    /// leak the secrets (CRIME/BREACH), so it is opt-in, as in ASP.NET Core.
+    /// </summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>
+    /// The deflate level, 0 (stored, no compression) to 9 (smallest output, slowest). The default is 6, zlib's default
+    /// and the stock stack's, the usual best trade of speed for ratio.
+    /// </summary>
+    public int CompressionLevel { get; set; } = DefaultCompressionLevel;
+
+    /// <summary>
+    /// The largest LZ77 window, as a base-2 logarithm from 8 to 15, the server compresses with. The default is 15 (32 KiB),
+    /// the best ratio. A smaller value is announced as <c>server_max_window_bits</c> even when the client did not ask
+    /// (RFC 7692 section 7.1.2.1 allows it); a client's smaller <c>server_max_window_bits</c> always wins.
+    /// </summary>
+    public int ServerMaxWindowBits { get; set; } = 15;
+
+    /// <summary>
+    /// Whether the server compresses every message with an empty window and says so with <c>server_no_context_takeover</c>
+    /// (RFC 7692 section 7.1.1.1). The default is <see langword="false"/>: keeping the window across messages is what
+    /// makes small, similar messages (chat, JSON updates) compress well. When <see langword="true"/>, the compressor's state
+    /// is released after each message, so an idle connection holds none. A client's <c>server_no_context_takeover</c> is
+    /// honoured either way.
+    /// </summary>
+    public bool ServerNoContextTakeover { get; set; }
+
+    /// <summary>
+    /// Whether the server answers every accepted offer with <c>client_no_context_takeover</c>, which every client must
+    /// support (RFC 7692 section 7.1.1.2), so clients compress each message with an empty window and the server can drop
+    /// its inflater between messages. The default is <see langword="false"/>: it worsens the ratio of client messages.
+    /// A client's own <c>client_no_context_takeover</c> hint is accepted either way.
+    /// </summary>
+    public bool RequireClientNoContextTakeover { get; set; }
+
+    /// <summary>
+    /// The <c>client_max_window_bits</c> (8 to 15) the server answers with when the client offered that parameter, with
+    /// or without a value; the answer is never larger than the client's own value. The default is <see langword="null"/>:
+    /// a client's value is echoed and a bare parameter is left unanswered, so the client may use 15. The parameter is
+    /// never sent to a client that did not offer it (RFC 7692 section 7.1.2.2).
+    /// </summary>
+    public int? ClientMaxWindowBits { get; set; }
+
+    /// <summary>
+    /// Messages shorter than this many bytes are sent uncompressed (RSV1 clear), which RFC 7692 section 6.1 allows per
+    /// message. The default is 32: below that, deflate's block header and the 00-byte tail rarely pay for themselves and
+    /// the CPU is wasted. 0 compresses every message.
+    /// </summary>
+    public int MinMessageSizeToCompress { get; set; } = 32;
+
+    /// <summary>True if a message of <paramref name="length"/> bytes should be compressed under <see cref="MinMessageSizeToCompress"/>.</summary>
+    public bool ShouldCompress(long length) => length >= MinMessageSizeToCompress;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a value outside its documented range.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(CompressionLevel, 0, nameof(CompressionLevel));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(CompressionLevel, 9, nameof(CompressionLevel));
+        ValidateWindowBits(ServerMaxWindowBits, nameof(ServerMaxWindowBits));
+        if (ClientMaxWindowBits is int clientBits)
+        {
+            ValidateWindowBits(clientBits, nameof(ClientMaxWindowBits));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(MinMessageSizeToCompress, nameof(MinMessageSizeToCompress));
+    }
+
+    internal static void ValidateWindowBits(int bits, string name)
+    {
+        // RFC 7692 section 7.1.2: window bits are 8..15.
+        ArgumentOutOfRangeException.ThrowIfLessThan(bits, PerMessageDeflateParameters.MinWindowBits, name);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bits, PerMessageDeflateParameters.MaxWindowBits, name);
+    }
+}
