@@ -105,6 +105,33 @@ public class WebSocketMaskTests
         }
     }
 
+    // The wide paths align the destination to the vector size first; every start address modulo 64 must give the
+    // same bytes, in place and copying, with source and destination misaligned differently.
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Apply_EveryStartAddressModulo64_MatchesReference(string widthName)
+    {
+        var width = Enum.Parse<MaskVectorWidth>(widthName);
+        var random = new Random(64);
+        var original = RandomBytes(random, 1200);
+        foreach (var length in new[] { 64, 127, 128, 129, 200, 1000 })
+        {
+            for (var start = 0; start < 64; start++)
+            {
+                var offset = start & 3;
+                var data = (byte[])original.Clone();
+                WebSocketMask.Apply(data.AsSpan(start, length), MaskKey, offset, width);
+                AssertMasked(original, start, data, start, length, offset, $"in place, width {width}, length {length}, start {start}");
+                Assert.Equal(original.AsSpan(start + length), data.AsSpan(start + length));
+
+                var destination = new byte[length + 100];
+                var destinationStart = (start * 7) % 64;
+                WebSocketMask.Apply(original.AsSpan(start, length), destination.AsSpan(destinationStart), MaskKey, offset, width);
+                AssertMasked(original, start, destination, destinationStart, length, offset, $"copy, width {width}, length {length}, start {start}");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Widths))]
     public void Apply_Copy_SourceAndDestinationSameMemory_MasksInPlace(string widthName)
