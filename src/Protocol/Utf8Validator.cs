@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Unicode;
 
 namespace Shockwave.Protocol;
@@ -111,10 +112,11 @@ public struct Utf8Validator
 
     private static bool ValidateWhole(ReadOnlySpan<byte> data)
     {
-        // Text on the wire is mostly ASCII; IndexOfAnyExceptInRange finds the first non-ASCII byte with the widest
-        // vectors available, and Utf8.IsValid then only sees the part that needs decoding.
-        var firstNonAscii = data.IndexOfAnyExceptInRange((byte)0x00, (byte)0x7F);
-        return firstNonAscii < 0 || Utf8.IsValid(data[firstNonAscii..]);
+        // Text messages are mostly pure ASCII (JSON and the like). Ascii.IsValid is the fastest whole-buffer check
+        // on this path (about 1.3x Utf8.IsValid on 64 KiB; IndexOfAnyExceptInRange was slower than either), and on
+        // text with non-ASCII near the start it returns almost at once. The price is a second pass when a long
+        // ASCII run ends in non-ASCII.
+        return Ascii.IsValid(data) || Utf8.IsValid(data);
     }
 
     /// <summary>
