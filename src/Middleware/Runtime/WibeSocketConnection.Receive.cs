@@ -44,6 +44,9 @@ internal sealed partial class WibeSocketConnection
 
     private async ValueTask<WibeSocketMessage> ReceiveSlowAsync(CancellationToken cancellationToken)
     {
+        // About to wait: what this handler sent in its burst leaves now rather than after a thread hop.
+        FlushPendingNow();
+
         using var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.UnsafeRegister(static s => ((AsyncSignal)s!).Set(), _messageAvailable)
             : default;

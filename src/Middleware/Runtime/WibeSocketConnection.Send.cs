@@ -58,6 +58,7 @@ internal sealed partial class WibeSocketConnection
     /// Writes one data frame under the frame lock, then any control frames owed, then flushes once. A compressed
     /// message is deflated first (whole messages only; a streamed message goes out uncompressed).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteDataFrameAsync(ReadOnlySequence<byte> payload, WebSocketOpcode opcode, bool fin, bool compressible, CancellationToken cancellationToken)
     {
         if (!_frameLock.Wait(0, CancellationToken.None))
@@ -79,7 +80,7 @@ internal sealed partial class WibeSocketConnection
             {
                 WebSocketFrameWriter.WriteFrame(_output, opcode, fin, rsv1, payload, maskKey: null);
                 WriteOwedControlFrames();
-                await FlushAsync(frameComplete: true, cancellationToken).ConfigureAwait(false);
+                await FlushOrScheduleAsync(cancellationToken).ConfigureAwait(false);
                 return;
             }
 

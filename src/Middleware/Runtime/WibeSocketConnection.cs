@@ -14,7 +14,7 @@ namespace Shockwave.Runtime;
 /// answered and closes processed while the handler is busy), delivers whole messages to the handler (in place when a
 /// message arrived whole, assembled in pooled memory otherwise), serializes sends, and runs the close handshake.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The connection's lifetime is RunAsync, which disposes its resources in EndAsync.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The connection's lifetime is RunAsync, which releases its resources in EndAsync.")]
 internal sealed partial class WibeSocketConnection : WibeSocket
 {
     private readonly ConnectionSetup _setup;
@@ -48,6 +48,7 @@ internal sealed partial class WibeSocketConnection : WibeSocket
         _output = setup.Transport.Output;
         _openedAt = _time.GetTimestamp();
         _lastReceivedAt = _openedAt;
+        _scheduledFlush = new ScheduledFlush(this);
         _frameReader = new WebSocketFrameReader(WebSocketRole.Server, _options.ToFrameReaderOptions(setup.Compression is not null));
         InitializeCompression();
     }
@@ -268,9 +269,9 @@ internal sealed partial class WibeSocketConnection : WibeSocket
             await _input.CompleteAsync().ConfigureAwait(false);
         }
 
+        // The two SemaphoreSlims are left to the GC: they own no handle (AvailableWaitHandle is never used), and a
+        // deferred flush or owed control frame may still release one after the connection ended.
         _closedCts.Dispose();
-        _messageLock.Dispose();
-        _frameLock.Dispose();
         Debug.Assert(_state is WibeSocketState.Closed or WibeSocketState.Aborted);
     }
 }

@@ -1,0 +1,92 @@
+using Shockwave.Diagnostics;
+
+namespace Shockwave.Runtime;
+
+// Flush coalescing. The stock stack flushes (one send syscall) per frame; here a small frame is written into the
+// transport pipe and its flush is deferred to a thread-pool work item queued locally, which runs once the current
+// burst of work (say, a handler echoing 16 pipelined messages) has yielded. Every frame written until then leaves in
+// the same flush. The deferral is bounded: past FlushSliceSize unflushed bytes the sender flushes inline and waits,
+// so back-pressure still reaches it; and a handler about to wait for a message flushes first.
+internal sealed partial class WibeSocketConnection
+{
+    private readonly ScheduledFlush _scheduledFlush;
+    private int _flushScheduled;
+
+    /// <summary>Called with the frame lock held, after writing a small frame.</summary>
+    private ValueTask FlushOrScheduleAsync(CancellationToken cancellationToken)
+    {
+        if (_output.CanGetUnflushedBytes && _output.UnflushedBytes <= FlushSliceSize)
+        {
+            if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(_scheduledFlush, preferLocal: true);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        return FlushAsync(frameComplete: true, cancellationToken);
+    }
+
+    /// <summary>Flushes now if a deferred flush is pending and nobody is writing (a receiver about to wait calls it).</summary>
+    private void FlushPendingNow()
+    {
+        if (Volatile.Read(ref _flushScheduled) == 0 || !_frameLock.Wait(0, CancellationToken.None))
+        {
+            return;
+        }
+
+        Volatile.Write(ref _flushScheduled, 0);
+        var flush = _output.FlushAsync();
+        if (flush.IsCompletedSuccessfully)
+        {
+            ReleaseFrameLock();
+            return;
+        }
+
+        _ = CompleteOwedFlushAsync(flush);
+    }
+
+    private async Task RunScheduledFlushAsync()
+    {
+        if (Volatile.Read(ref _aborted) != 0)
+        {
+            return;
+        }
+
+        if (!_frameLock.Wait(0, CancellationToken.None))
+        {
+            await _frameLock.WaitAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            // Reset before flushing: a frame written after this point schedules its own flush.
+            if (Interlocked.Exchange(ref _flushScheduled, 0) == 0 || Volatile.Read(ref _aborted) != 0)
+            {
+                return;
+            }
+
+            // Holding the frame lock while the flush is pending is the back-pressure: later sends wait for it.
+            var result = await _output.FlushAsync().ConfigureAwait(false);
+            if (result.IsCompleted)
+            {
+                AbortCore(CloseReasons.TransportEnded);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+        {
+            Log.TransportEnded(_logger, ConnectionId, ex.Message);
+            AbortCore(CloseReasons.TransportEnded);
+        }
+        finally
+        {
+            ReleaseFrameLock();
+        }
+    }
+
+    private sealed class ScheduledFlush(WibeSocketConnection connection) : IThreadPoolWorkItem
+    {
+        public void Execute() => _ = connection.RunScheduledFlushAsync();
+    }
+}
