@@ -117,8 +117,10 @@ public sealed class WebSocketFrameReader
         _options = options;
 
         // Deflate can expand incompressible data by 5 bytes per 16 KiB stored block; allow that much over the limit
-        // so a message whose inflated size is at the limit is never refused for its compressed size.
-        _maxCompressedMessageSize = options.MaxMessageSize + (options.MaxMessageSize >> 10) + 1024;
+        // so a message whose inflated size is at the limit is never refused for its compressed size. Saturate: a
+        // limit near long.MaxValue would otherwise overflow to a negative bound that refuses every compressed message.
+        long slack = (options.MaxMessageSize >> 10) + 1024;
+        _maxCompressedMessageSize = options.MaxMessageSize > long.MaxValue - slack ? long.MaxValue : options.MaxMessageSize + slack;
     }
 
     /// <summary>True while a data message has started and not yet ended (control frames may still arrive).</summary>

@@ -520,6 +520,33 @@ public abstract class WebSocketFrameReaderTests
         AssertFails(bytes, Errors.TooManyFragments, options);
     }
 
+    // A compressed message is bounded by MaxMessageSize plus slack for deflate's expansion. With no practical limit
+    // (long.MaxValue) the slack must not overflow into a negative bound that refuses every compressed message.
+    [Fact]
+    public void CompressedMessage_WithMaxMessageSizeOfLongMaxValue_IsAccepted()
+    {
+        var options = new FrameReaderOptions { AllowCompressedMessages = true, MaxMessageSize = long.MaxValue, MaxFramePayloadLength = long.MaxValue };
+        byte[] deflated = [0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00];
+
+        var reader = Read(Peer().Frame(WebSocketOpcode.Binary, deflated, rsv1: true).ToArray(), options);
+
+        Assert.Equal([ReaderEvent.Message(WebSocketOpcode.Binary, deflated, compressed: true)], reader.Events);
+    }
+
+    // The same slack keeps a compressed message a little over MaxMessageSize readable (the inflater bounds the
+    // output), while one far over it still fails with 1009 on the header.
+    [Fact]
+    public void CompressedMessage_OverMaxMessageSizeBeyondTheSlack_FailsWith1009()
+    {
+        var options = new FrameReaderOptions { AllowCompressedMessages = true, MaxMessageSize = 100 };
+        var slightlyOver = new byte[150];
+
+        var reader = Read(Peer().Frame(WebSocketOpcode.Binary, slightlyOver, rsv1: true).ToArray(), options);
+
+        Assert.Equal([ReaderEvent.Message(WebSocketOpcode.Binary, slightlyOver, compressed: true)], reader.Events);
+        AssertFails(Peer().Frame(WebSocketOpcode.Binary, [], rsv1: true, declaredLength: 100_000).ToArray(), Errors.MessageTooBig, options);
+    }
+
     // ---- Sections 5.6 and 8.1: UTF-8 ----
 
     // R6455-5.6-a with R6455-8.1-a, fail-fast: the read that brings the first impossible byte fails, although the
