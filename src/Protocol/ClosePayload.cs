@@ -12,8 +12,8 @@ public static class ClosePayload
     public const int MaxReasonBytes = 123;
 
     /// <summary>
-    /// Checks a received close payload: empty, or a code valid on the wire (section 7.4) followed by UTF-8.
-    /// A 1-byte payload is rejected earlier, by the header check.
+    /// Checks a received close payload: empty, or a code valid on the wire (section 7.4) followed by UTF-8, 125 bytes
+    /// at most (section 5.5). The reader's header check rejects 1-byte and over-long payloads earlier.
     /// </summary>
     public static bool Validate(in ReadOnlySequence<byte> payload, out ProtocolError error)
     {
@@ -21,6 +21,13 @@ public static class ClosePayload
         if (payload.Length == 0)
         {
             return true;
+        }
+
+        // Section 5.5: judge the whole body, never a 125-byte prefix of a longer one.
+        if (payload.Length > MaxReasonBytes + 2)
+        {
+            error = Errors.ControlFrameTooLong;
+            return false;
         }
 
         Span<byte> bytes = stackalloc byte[125];
@@ -41,6 +48,12 @@ public static class ClosePayload
         if (payload.Length == 1)
         {
             error = Errors.CloseFrameLengthOne;
+            return false;
+        }
+
+        if (payload.Length > MaxReasonBytes + 2)
+        {
+            error = Errors.ControlFrameTooLong;
             return false;
         }
 

@@ -104,6 +104,23 @@ public class ClosePayloadTests
         }
     }
 
+    // R6455-5.5-a: a close body is a control payload, at most 125 bytes. Both overloads refuse a longer one; the
+    // sequence overload must not judge only its first 125 bytes (here that cut would split the euro sign).
+    [Theory]
+    [InlineData(126)]
+    [InlineData(300)]
+    public void Validate_PayloadOver125Bytes_IsControlFrameTooLong(int length)
+    {
+        var reason = Enumerable.Repeat((byte)'a', 121).Concat("€"u8.ToArray()).Concat(Enumerable.Repeat((byte)'b', length - 126)).ToArray();
+        var payload = FrameBuilder.ClosePayloadBytes(1000, reason);
+        Assert.Equal(length, payload.Length);
+
+        Assert.False(ClosePayload.Validate(payload, out var error));
+        Assert.Equal(Errors.ControlFrameTooLong, error);
+        Assert.False(ClosePayload.Validate(Split(payload, 60), out var sequenceError));
+        Assert.Equal(Errors.ControlFrameTooLong, sequenceError);
+    }
+
     // R6455-5.5.1-a: the code is big-endian; sections 7.1.5/7.1.6: the reason is the UTF-8 text after it, "" if none,
     // and a body without a code reports 1005.
     [Fact]
