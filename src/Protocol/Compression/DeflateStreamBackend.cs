@@ -33,7 +33,8 @@ internal sealed class DeflateStreamBackend : IDeflateBackend
 
     public IRawDeflater CreateDeflater(int compressionLevel, int windowBits) => new StreamDeflater(compressionLevel, windowBits);
 
-    public IRawInflater CreateInflater() => new StreamInflater();
+    // The stream's window is always 2^15, which decodes every smaller window too.
+    public IRawInflater CreateInflater(int windowBits) => new StreamInflater();
 
     private sealed class StreamDeflater(int compressionLevel, int windowBits) : IRawDeflater
     {

@@ -7,6 +7,10 @@ namespace Shockwave.Protocol.Compression;
 /// (for instance for .NET 11's span-based <c>DeflateEncoder</c>/<c>DeflateDecoder</c>) without touching the framing rules,
 /// which live in <see cref="PerMessageDeflateCompressor"/> and <see cref="PerMessageDeflateDecompressor"/>.
 /// </summary>
+/// <remarks>
+/// Implementations: <see cref="DeflateStreamBackend"/> (the default, always present) and <see cref="SystemZlibBackend"/>
+/// (opt-in, where the OS ships zlib). <see cref="DeflateBackends.Select"/> picks one with the fallback.
+/// </remarks>
 internal interface IDeflateBackend
 {
     /// <summary>A short name for logs and docs.</summary>
@@ -18,8 +22,11 @@ internal interface IDeflateBackend
     /// </summary>
     IRawDeflater CreateDeflater(int compressionLevel, int windowBits);
 
-    /// <summary>Creates a raw inflater able to decode any window up to 2^15. It must allocate native state lazily.</summary>
-    IRawInflater CreateInflater();
+    /// <summary>
+    /// Creates a raw inflater for a peer that compresses with a window of at most 2^<paramref name="windowBits"/> bytes;
+    /// an implementation may use a larger window. It must allocate native state lazily.
+    /// </summary>
+    IRawInflater CreateInflater(int windowBits);
 }
 
 /// <summary>A raw DEFLATE compressor with a persistent window (context takeover) that can be reset.</summary>
@@ -51,4 +58,16 @@ internal interface IRawInflater : IDisposable
 
     /// <summary>Forgets the window and any ended stream so the next input starts a new stream; may release native state.</summary>
     void Reset();
+}
+
+/// <summary>Chooses the backend for a <see cref="PerMessageDeflateCodec"/>, falling back where the system zlib is missing.</summary>
+internal static class DeflateBackends
+{
+    public static IDeflateBackend Select(PerMessageDeflateCodec codec, int memoryLevel) =>
+        codec == PerMessageDeflateCodec.SystemZlib
+            ? (IDeflateBackend?)SystemZlibBackend.TryCreate(memoryLevel) ?? DeflateStreamBackend.Instance
+            : DeflateStreamBackend.Instance;
+
+    public static PerMessageDeflateCodec CodecOf(IDeflateBackend backend) =>
+        backend is SystemZlibBackend ? PerMessageDeflateCodec.SystemZlib : PerMessageDeflateCodec.Runtime;
 }

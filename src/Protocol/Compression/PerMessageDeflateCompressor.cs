@@ -39,6 +39,16 @@ public sealed class PerMessageDeflateCompressor : IDisposable
     {
     }
 
+    /// <summary>
+    /// Creates the compressor for the endpoint playing <paramref name="role"/> with the level, codec and memory level of
+    /// <paramref name="options"/> (the system zlib codec falls back to the runtime codec where it is missing).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A window outside 8..15 or an option outside its range.</exception>
+    public PerMessageDeflateCompressor(PerMessageDeflateParameters parameters, PerMessageDeflateOptions options, WebSocketRole role = WebSocketRole.Server)
+        : this(parameters, ValidOptions(options).CompressionLevel, role, DeflateBackends.Select(options.Codec, options.MemoryLevel))
+    {
+    }
+
     internal PerMessageDeflateCompressor(PerMessageDeflateParameters parameters, int compressionLevel, WebSocketRole role, IDeflateBackend backend)
     {
         parameters.Validate();
@@ -46,9 +56,12 @@ public sealed class PerMessageDeflateCompressor : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(compressionLevel, 9);
         _backend = backend;
         _compressionLevel = compressionLevel;
-        WindowBits = parameters.SenderMaxWindowBits(role);
-        NoContextTakeover = parameters.SenderNoContextTakeover(role);
+        WindowBits = parameters.LocalMaxWindowBits(role);
+        NoContextTakeover = parameters.LocalNoContextTakeover(role);
     }
+
+    /// <summary>The codec in use, after any fallback.</summary>
+    public PerMessageDeflateCodec Codec => DeflateBackends.CodecOf(_backend);
 
     /// <summary>The largest window, as a base-2 logarithm, the output may refer back into (R7692-7.2.1-g).</summary>
     public int WindowBits { get; }
@@ -102,6 +115,13 @@ public sealed class PerMessageDeflateCompressor : IDisposable
         {
             _writer.Stop();
         }
+    }
+
+    internal static PerMessageDeflateOptions ValidOptions(PerMessageDeflateOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return options;
     }
 
     /// <summary>Releases the native deflate state.</summary>

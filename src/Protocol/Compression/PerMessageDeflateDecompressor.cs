@@ -33,8 +33,9 @@ public enum DecompressionStatus
 /// </para>
 /// <para>
 /// The window is kept across messages (R7692-7.2.2-b) unless the peer agreed to no-context-takeover, in which case the
-/// inflater is released after each message, so an idle connection holds none. It decodes any peer window up to 2^15,
-/// so <c>client_max_window_bits</c> needs no action here.
+/// inflater is released after each message, so an idle connection holds none. The runtime codec inflates with a 2^15
+/// window whatever was agreed; the system zlib codec with the peer's agreed window (R7692-7.2.2-e), so a client held
+/// to <c>client_max_window_bits=10</c> costs 1 KiB of window instead of 32 KiB.
 /// </para>
 /// <para>
 /// A peer that ends a message with a block whose BFINAL bit is set (RFC 7692 section 7.2.3.4) has ended its DEFLATE
@@ -56,6 +57,7 @@ public sealed class PerMessageDeflateDecompressor : IDisposable
     private const int OutputChunk = 16 * 1024;
 
     private readonly IDeflateBackend _backend;
+    private readonly int _peerWindowBits;
     private IRawInflater? _inflater;
     private long _messageLength;
     private long _messageInput;
@@ -73,14 +75,27 @@ public sealed class PerMessageDeflateDecompressor : IDisposable
     {
     }
 
+    /// <summary>
+    /// Creates the decompressor for the endpoint playing <paramref name="role"/> with the codec of <paramref name="options"/>
+    /// (the system zlib codec falls back to the runtime codec where it is missing).
+    /// </summary>
+    public PerMessageDeflateDecompressor(PerMessageDeflateParameters parameters, PerMessageDeflateOptions options, long maxMessageSize, WebSocketRole role = WebSocketRole.Server)
+        : this(parameters, maxMessageSize, role, DeflateBackends.Select(PerMessageDeflateCompressor.ValidOptions(options).Codec, options.MemoryLevel))
+    {
+    }
+
     internal PerMessageDeflateDecompressor(PerMessageDeflateParameters parameters, long maxMessageSize, WebSocketRole role, IDeflateBackend backend)
     {
         parameters.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessageSize, 1);
         _backend = backend;
         MaxMessageSize = maxMessageSize;
-        PeerNoContextTakeover = parameters.ReceiverPeerNoContextTakeover(role);
+        PeerNoContextTakeover = parameters.PeerNoContextTakeover(role);
+        _peerWindowBits = parameters.PeerMaxWindowBits(role);
     }
+
+    /// <summary>The codec in use, after any fallback.</summary>
+    public PerMessageDeflateCodec Codec => DeflateBackends.CodecOf(_backend);
 
     /// <summary>The largest inflated message accepted, inclusive.</summary>
     public long MaxMessageSize { get; }
@@ -180,7 +195,7 @@ public sealed class PerMessageDeflateDecompressor : IDisposable
                 span = span[..(int)(allowed + 1)];
             }
 
-            _inflater ??= _backend.CreateInflater();
+            _inflater ??= _backend.CreateInflater(_peerWindowBits);
             var status = _inflater.Inflate(input, span, out int consumed, out int written);
             input = input[consumed..];
             _messageConsumed += consumed;

@@ -73,6 +73,21 @@ public sealed record PerMessageDeflateOptions
     /// </summary>
     public int MinMessageSizeToCompress { get; set; } = 32;
 
+    /// <summary>
+    /// Which DEFLATE implementation compresses and inflates. The default is <see cref="PerMessageDeflateCodec.Runtime"/>,
+    /// the runtime's bundled zlib-ng: the fastest, and present everywhere. <see cref="PerMessageDeflateCodec.SystemZlib"/>
+    /// trades speed for memory per connection and true small windows, and falls back to the runtime codec where the
+    /// operating system has no zlib.
+    /// </summary>
+    public PerMessageDeflateCodec Codec { get; set; }
+
+    /// <summary>
+    /// zlib's memLevel, 1 to 9, for <see cref="PerMessageDeflateCodec.SystemZlib"/> only: the compressor's hash table and
+    /// symbol buffer grow as 2^(memLevel+9) bytes each. The default is 8, zlib's default (the runtime codec always uses 8).
+    /// Lower values save memory per connection and cost some ratio and speed; see <c>docs/compression.md</c>.
+    /// </summary>
+    public int MemoryLevel { get; set; } = 8;
+
     /// <summary>True if a message of <paramref name="length"/> bytes should be compressed under <see cref="MinMessageSizeToCompress"/>.</summary>
     public bool ShouldCompress(long length) => length >= MinMessageSizeToCompress;
 
@@ -88,6 +103,12 @@ public sealed record PerMessageDeflateOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(MinMessageSizeToCompress, nameof(MinMessageSizeToCompress));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MemoryLevel, 1, nameof(MemoryLevel));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MemoryLevel, 9, nameof(MemoryLevel));
+        if (!Enum.IsDefined(Codec))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Codec), Codec, "Unknown codec.");
+        }
     }
 
     internal static void ValidateWindowBits(int bits, string name)
@@ -96,4 +117,24 @@ public sealed record PerMessageDeflateOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(bits, PerMessageDeflateParameters.MinWindowBits, name);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(bits, PerMessageDeflateParameters.MaxWindowBits, name);
     }
+}
+
+/// <summary>The DEFLATE implementation behind permessage-deflate.</summary>
+public enum PerMessageDeflateCodec
+{
+    /// <summary>
+    /// The runtime's bundled zlib-ng through <see cref="System.IO.Compression.DeflateStream"/>: always available and the
+    /// fastest. Its window is fixed at 2^15, so a smaller <c>server_max_window_bits</c> is honoured with the run-length
+    /// strategy, at a large cost in ratio; its memLevel is fixed at 8.
+    /// </summary>
+    Runtime,
+
+    /// <summary>
+    /// The operating system's zlib (<c>libz.so.1</c>, <c>libz.1.dylib</c>): true windows of 2^9 to 2^15 (2^8 is served
+    /// by 2^9, whose matches never reach past 250 bytes), a configurable <see cref="PerMessageDeflateOptions.MemoryLevel"/>,
+    /// an inflater sized to the peer's window, and much less memory per connection; about half the runtime codec's
+    /// compression speed. Where no system zlib exists (Windows, minimal and distroless images) the runtime codec is
+    /// used instead, with identical wire behaviour apart from ratio at small server windows.
+    /// </summary>
+    SystemZlib,
 }

@@ -23,17 +23,21 @@ public readonly record struct PerMessageDeflateParameters(
     /// <summary>What a bare <c>permessage-deflate</c> agreement means: context takeover both ways, 32 KiB windows.</summary>
     public static PerMessageDeflateParameters Default => new(false, false, MaxWindowBits, MaxWindowBits);
 
-    /// <summary>Whether the endpoint playing <paramref name="role"/> resets its compressor after every message it sends.</summary>
-    public bool SenderNoContextTakeover(WebSocketRole role) =>
+    /// <summary>Whether the endpoint playing <paramref name="role"/> compresses every message it sends with an empty window.</summary>
+    public bool LocalNoContextTakeover(WebSocketRole role) =>
         role == WebSocketRole.Server ? ServerNoContextTakeover : ClientNoContextTakeover;
 
     /// <summary>The window the endpoint playing <paramref name="role"/> may compress with.</summary>
-    public int SenderMaxWindowBits(WebSocketRole role) =>
+    public int LocalMaxWindowBits(WebSocketRole role) =>
         role == WebSocketRole.Server ? ServerMaxWindowBits : ClientMaxWindowBits;
 
-    /// <summary>Whether the peer of the endpoint playing <paramref name="role"/> resets its window after every message.</summary>
-    public bool ReceiverPeerNoContextTakeover(WebSocketRole role) =>
+    /// <summary>Whether the peer of the endpoint playing <paramref name="role"/> compresses every message with an empty window.</summary>
+    public bool PeerNoContextTakeover(WebSocketRole role) =>
         role == WebSocketRole.Server ? ClientNoContextTakeover : ServerNoContextTakeover;
+
+    /// <summary>The window the peer of the endpoint playing <paramref name="role"/> may compress with.</summary>
+    public int PeerMaxWindowBits(WebSocketRole role) =>
+        role == WebSocketRole.Server ? ClientMaxWindowBits : ServerMaxWindowBits;
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> if a window is outside 8..15 (for example a <c>default</c> instance).</summary>
     public void Validate()

@@ -58,6 +58,29 @@ internal static class DeflateTestData
         return [.. output];
     }
 
+    /// <summary>The codecs to run each codec test against: the runtime's, and the system zlib where it exists.</summary>
+    public static string[] CodecNames { get; } = SystemZlibBackend.IsAvailable ? ["runtime", "zlib"] : ["runtime"];
+
+    public static TheoryData<string> Codecs => new(CodecNames);
+
+    public static IDeflateBackend Backend(string codec) => codec switch
+    {
+        "runtime" => DeflateStreamBackend.Instance,
+        "zlib" => SystemZlibBackend.TryCreate(memoryLevel: 8) ?? throw new InvalidOperationException("no system zlib"),
+        _ => throw new ArgumentOutOfRangeException(nameof(codec)),
+    };
+
+    public static PerMessageDeflateCompressor Compressor(string codec, bool noContextTakeover = false, int windowBits = 15, int level = 6) =>
+        new(new PerMessageDeflateParameters(noContextTakeover, false, windowBits, 15), level, WebSocketRole.Server, Backend(codec));
+
+    /// <summary>A server-side decompressor; the client's window and context takeover as given.</summary>
+    public static PerMessageDeflateDecompressor Decompressor(string codec, bool clientNoContextTakeover = false, long maxMessageSize = 64 << 20, int clientWindowBits = 15) =>
+        new(new PerMessageDeflateParameters(false, clientNoContextTakeover, 15, clientWindowBits), maxMessageSize, WebSocketRole.Server, Backend(codec));
+
+    /// <summary>A client-side decompressor for what a server compressor produced.</summary>
+    public static PerMessageDeflateDecompressor ClientDecompressor(string codec, bool serverNoContextTakeover = false, int serverWindowBits = 15) =>
+        new(new PerMessageDeflateParameters(serverNoContextTakeover, false, serverWindowBits, 15), 64 << 20, WebSocketRole.Client, Backend(codec));
+
     public static byte[] Compress(PerMessageDeflateCompressor compressor, ReadOnlySpan<byte> payload)
     {
         var output = new ArrayBufferWriter<byte>();
@@ -172,7 +195,10 @@ internal static class DeflateTestData
         }
     }
 
-    public static bool PythonAvailable { get; } = RunPython("print('ok')", "")?.Trim() == "ok";
+    /// <summary>Whether python3 is on PATH (looked up, not started: starting it is slow on a busy machine).</summary>
+    public static bool PythonAvailable { get; } =
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Any(directory => directory.Length > 0 && (File.Exists(Path.Combine(directory, "python3")) || File.Exists(Path.Combine(directory, "python3.exe"))));
 }
 
 /// <summary>A fact that is skipped where python3 is not installed (it is on the CI image and the dev machines).</summary>

@@ -6,33 +6,53 @@ namespace Shockwave.Protocol.Tests.Compression;
 
 public class PerMessageDeflateCompressorTests
 {
+    public static TheoryData<string, bool> CodecsAndFlags => Combine(CodecNames, [false, true]);
+
+    public static TheoryData<string, int> CodecsAndSizes => Combine(CodecNames, [1, 31, 1000, 65_536, 1_000_000, 4 * 1024 * 1024]);
+
+    public static TheoryData<string, int> CodecsAndLevels => Combine(CodecNames, [0, 1, 9]);
+
+    private static TheoryData<string, T> Combine<T>(string[] codecs, T[] values)
+    {
+        var data = new TheoryData<string, T>();
+        foreach (string codec in codecs)
+        {
+            foreach (var value in values)
+            {
+                data.Add(codec, value);
+            }
+        }
+
+        return data;
+    }
+
     private static readonly byte[] Hello = "Hello"u8.ToArray();
 
-    private static PerMessageDeflateCompressor Create(bool noContextTakeover = false, int windowBits = 15, int level = 6) =>
-        new(new PerMessageDeflateParameters(noContextTakeover, false, windowBits, 15), level);
-
     // RFC 7692 section 7.2.3.1 and R7692-6.1-a: "Hello" is f2 48 cd c9 c9 07 00 after the trailer is removed.
-    [Fact]
-    public void Hello_CompressesToTheRfcBytes()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void Hello_CompressesToTheRfcBytes(string codec)
     {
-        using var compressor = Create();
+        using var compressor = Compressor(codec);
         Assert.Equal(Convert.FromHexString("F248CDC9C90700"), Compress(compressor, Hello));
     }
 
     // RFC 7692 section 7.2.3.2: with context takeover the second "Hello" is a back-reference into the first.
-    [Fact]
-    public void SecondHello_WithContextTakeover_RefersToTheFirst()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void SecondHello_WithContextTakeover_RefersToTheFirst(string codec)
     {
-        using var compressor = Create();
+        using var compressor = Compressor(codec);
         Compress(compressor, Hello);
         Assert.Equal(Convert.FromHexString("F200110000"), Compress(compressor, Hello));
     }
 
     // R7692-7.2.1-e: with server_no_context_takeover every message starts from an empty window.
-    [Fact]
-    public void RepeatedHello_WithoutContextTakeover_IsIdenticalEachTime()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void RepeatedHello_WithoutContextTakeover_IsIdenticalEachTime(string codec)
     {
-        using var compressor = Create(noContextTakeover: true);
+        using var compressor = Compressor(codec, noContextTakeover: true);
         for (int i = 0; i < 3; i++)
         {
             Assert.Equal(Convert.FromHexString("F248CDC9C90700"), Compress(compressor, Hello));
@@ -41,12 +61,11 @@ public class PerMessageDeflateCompressorTests
 
     // RFC 7692 section 7.2.3.6: an empty message is a single 00, also right after another message (zlib writes nothing then).
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void EmptyMessage_IsOneZeroByte(bool noContextTakeover)
+    [MemberData(nameof(CodecsAndFlags))]
+    public void EmptyMessage_IsOneZeroByte(string codec, bool noContextTakeover)
     {
-        using var compressor = Create(noContextTakeover);
-        var decompressor = new PerMessageDeflateDecompressor(new PerMessageDeflateParameters(false, noContextTakeover, 15, 15), 1 << 20, WebSocketRole.Client);
+        using var compressor = Compressor(codec, noContextTakeover);
+        using var decompressor = ClientDecompressor(codec, noContextTakeover);
         foreach (var message in new[] { "", "", "abc", "", "abc", "" })
         {
             var payload = Compress(compressor, System.Text.Encoding.ASCII.GetBytes(message));
@@ -60,10 +79,11 @@ public class PerMessageDeflateCompressorTests
     }
 
     // R7692-7.2.1-b: a message sent in parts keeps the sync flush of every part but the last.
-    [Fact]
-    public void MessageInParts_KeepsTrailerOnAllButTheLastPart()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void MessageInParts_KeepsTrailerOnAllButTheLastPart(string codec)
     {
-        using var compressor = Create();
+        using var compressor = Compressor(codec);
         var message = Json(20_000);
         var parts = new List<byte[]>();
         int[] cuts = [0, 7, 7, 5000, 19_999, 20_000];
@@ -84,10 +104,11 @@ public class PerMessageDeflateCompressorTests
         Assert.Equal(message, InflateFresh(parts.SelectMany(p => p).ToArray()));
     }
 
-    [Fact]
-    public void MessageInParts_EmptyLastPart_EndsWithAnEmptyBlockStart()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void MessageInParts_EmptyLastPart_EndsWithAnEmptyBlockStart(string codec)
     {
-        using var compressor = Create();
+        using var compressor = Compressor(codec);
         var first = new ArrayBufferWriter<byte>();
         compressor.CompressPart("abc"u8, endOfMessage: false, first);
         var last = new ArrayBufferWriter<byte>();
@@ -98,15 +119,10 @@ public class PerMessageDeflateCompressorTests
 
     // R7692-6.1-a, R7692-7.2.1-c: the output is raw DEFLATE any inflater decodes, for sizes from 1 byte to several MiB.
     [Theory]
-    [InlineData(1)]
-    [InlineData(31)]
-    [InlineData(1000)]
-    [InlineData(65_536)]
-    [InlineData(1_000_000)]
-    [InlineData(4 * 1024 * 1024)]
-    public void AnySize_RoundTripsThroughAnIndependentInflater(int size)
+    [MemberData(nameof(CodecsAndSizes))]
+    public void AnySize_RoundTripsThroughAnIndependentInflater(string codec, int size)
     {
-        using var compressor = Create();
+        using var compressor = Compressor(codec);
         var json = Json(size);
         var payload = Compress(compressor, json);
         Assert.False(payload.AsSpan().EndsWith(Trailer)); // R7692-7.2.1: the sync flush trailer is removed
@@ -128,10 +144,11 @@ public class PerMessageDeflateCompressorTests
     }
 
     // R7692-7.2.1 context takeover: message 2 decodes with the kept window but not with a fresh inflater.
-    [Fact]
-    public void ContextTakeover_IsReal()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void ContextTakeover_IsReal(string codec)
     {
-        using var compressor = Create();
+        using var compressor = Compressor(codec);
         var message = Json(2000);
         var first = Compress(compressor, message);
         var second = Compress(compressor, message);
@@ -145,10 +162,11 @@ public class PerMessageDeflateCompressorTests
     }
 
     // R7692-7.2.1-e: without context takeover every message decodes on its own.
-    [Fact]
-    public void NoContextTakeover_EveryMessageDecodesAlone()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void NoContextTakeover_EveryMessageDecodesAlone(string codec)
     {
-        using var compressor = Create(noContextTakeover: true);
+        using var compressor = Compressor(codec, noContextTakeover: true);
         var reference = new ReferenceInflater();
         for (int i = 0; i < 5; i++)
         {
@@ -162,12 +180,10 @@ public class PerMessageDeflateCompressorTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(9)]
-    public void AnyLevel_RoundTrips(int level)
+    [MemberData(nameof(CodecsAndLevels))]
+    public void AnyLevel_RoundTrips(string codec, int level)
     {
-        using var compressor = Create(level: level);
+        using var compressor = Compressor(codec, level: level);
         var message = Json(10_000);
         var payload = Compress(compressor, message);
         Assert.Equal(message, InflateFresh(payload));
@@ -180,7 +196,7 @@ public class PerMessageDeflateCompressorTests
     [Fact]
     public void Dispose_ThenCompress_Throws()
     {
-        var compressor = Create();
+        var compressor = new PerMessageDeflateCompressor(PerMessageDeflateParameters.Default);
         Compress(compressor, Hello);
         compressor.Dispose();
         compressor.Dispose();
@@ -193,7 +209,7 @@ public class PerMessageDeflateCompressorTests
     [InlineData(15, -1)]
     [InlineData(15, 10)]
     public void InvalidSettings_AreRejected(int windowBits, int level) =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => Create(windowBits: windowBits, level: level));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PerMessageDeflateCompressor(new PerMessageDeflateParameters(false, false, windowBits, 15), level));
 
     [Fact]
     public void RoleClient_UsesTheClientSideParameters()
@@ -203,6 +219,32 @@ public class PerMessageDeflateCompressorTests
         using var server = new PerMessageDeflateCompressor(parameters);
         Assert.Equal((10, true), (client.WindowBits, client.NoContextTakeover));
         Assert.Equal((15, false), (server.WindowBits, server.NoContextTakeover));
+    }
+
+    [Fact]
+    public void Options_SelectTheCodecWithFallback()
+    {
+        var runtime = new PerMessageDeflateOptions();
+        var zlib = new PerMessageDeflateOptions { Codec = PerMessageDeflateCodec.SystemZlib, MemoryLevel = 4, CompressionLevel = 1 };
+        using (var compressor = new PerMessageDeflateCompressor(PerMessageDeflateParameters.Default, runtime))
+        using (var decompressor = new PerMessageDeflateDecompressor(PerMessageDeflateParameters.Default, runtime, 1000))
+        {
+            Assert.Equal(PerMessageDeflateCodec.Runtime, compressor.Codec);
+            Assert.Equal(PerMessageDeflateCodec.Runtime, decompressor.Codec);
+        }
+
+        // Where the OS has no zlib the same options quietly give the runtime codec.
+        var expected = SystemZlibBackend.IsAvailable ? PerMessageDeflateCodec.SystemZlib : PerMessageDeflateCodec.Runtime;
+        using (var compressor = new PerMessageDeflateCompressor(PerMessageDeflateParameters.Default, zlib))
+        using (var decompressor = new PerMessageDeflateDecompressor(PerMessageDeflateParameters.Default, zlib, 1000))
+        {
+            Assert.Equal(expected, compressor.Codec);
+            Assert.Equal(expected, decompressor.Codec);
+            Assert.Equal(Hello, DeflateTestData.Decompress(decompressor, Compress(compressor, Hello)));
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PerMessageDeflateCompressor(PerMessageDeflateParameters.Default, zlib with { MemoryLevel = 10 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PerMessageDeflateCompressor(PerMessageDeflateParameters.Default, zlib with { Codec = (PerMessageDeflateCodec)7 }));
     }
 
     // Native state is allocated on first use, and with no-context-takeover given back after every message.
@@ -251,10 +293,10 @@ public class PerMessageDeflateCompressorTests
             return new Deflater(this, DeflateStreamBackend.Instance.CreateDeflater(compressionLevel, windowBits));
         }
 
-        public IRawInflater CreateInflater()
+        public IRawInflater CreateInflater(int windowBits)
         {
             InflatersCreated++;
-            return new Inflater(this, DeflateStreamBackend.Instance.CreateInflater());
+            return new Inflater(this, DeflateStreamBackend.Instance.CreateInflater(windowBits));
         }
 
         private sealed class Deflater(CountingBackend owner, IRawDeflater inner) : IRawDeflater

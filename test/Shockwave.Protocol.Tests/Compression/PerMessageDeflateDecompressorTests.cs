@@ -7,17 +7,50 @@ namespace Shockwave.Protocol.Tests.Compression;
 
 public class PerMessageDeflateDecompressorTests
 {
-    private static PerMessageDeflateDecompressor Create(bool clientNoContextTakeover = false, long maxMessageSize = 64 << 20) =>
-        new(new PerMessageDeflateParameters(false, clientNoContextTakeover, 15, 15), maxMessageSize);
+    public static TheoryData<string, int> CodecsAndLimits
+    {
+        get
+        {
+            var data = new TheoryData<string, int>();
+            foreach (string codec in CodecNames)
+            {
+                foreach (int limit in new[] { 1, 5000, 100_000 })
+                {
+                    data.Add(codec, limit);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    public static TheoryData<string, string> CodecsAndInvalidPayloads
+    {
+        get
+        {
+            var data = new TheoryData<string, string>();
+            foreach (string codec in CodecNames)
+            {
+                // 07: BTYPE 11 is reserved (RFC 1951 section 3.2.3); the last is a stored block whose NLEN is not ~LEN.
+                foreach (string hex in new[] { "FF", "FFFFFFFFFF", "07", "000500FBFF48656C6C6F00" })
+                {
+                    data.Add(codec, hex);
+                }
+            }
+
+            return data;
+        }
+    }
 
     private static string Text(PerMessageDeflateDecompressor decompressor, string hex) =>
         System.Text.Encoding.ASCII.GetString(Decompress(decompressor, Convert.FromHexString(hex)));
 
     // RFC 7692 section 7.2.3.1 (R7692-6.2-a): one message, whole or split across frames at any byte.
-    [Fact]
-    public void RfcHello_DecodesWholeAndSplit()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void RfcHello_DecodesWholeAndSplit(string codec)
     {
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         Assert.Equal("Hello", Text(decompressor, "F248CDC9C90700"));
         var payload = Convert.FromHexString("F248CDC9C90700");
         for (int cut = 0; cut <= payload.Length; cut++)
@@ -31,47 +64,53 @@ public class PerMessageDeflateDecompressorTests
     }
 
     // RFC 7692 section 7.2.3.2, R7692-7.2.2-b: the second message refers into the first through the kept window.
-    [Fact]
-    public void RfcSharedWindow_SecondMessageUsesTheFirst()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void RfcSharedWindow_SecondMessageUsesTheFirst(string codec)
     {
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         Assert.Equal("Hello", Text(decompressor, "F248CDC9C90700"));
         Assert.Equal("Hello", Text(decompressor, "F200110000"));
     }
 
     // R7692-7.2.2-b: after an uncompressed message the window is unchanged; the decompressor never saw it.
-    [Fact]
-    public void FirstMessageReferringBack_IsInvalid()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void FirstMessageReferringBack_IsInvalid(string codec)
     {
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         Assert.Equal(DecompressionStatus.InvalidData, decompressor.DecompressMessage(Convert.FromHexString("F200110000"), new ArrayBufferWriter<byte>()));
     }
 
     // RFC 7692 sections 7.2.3.3 (stored block) and 7.2.3.5 (two blocks in one message).
     [Theory]
-    [InlineData("000500FAFF48656C6C6F00")]
-    [InlineData("F24805000000FFFFCAC9C90700")]
-    public void RfcOtherBlockShapes_Decode(string hex)
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void RfcOtherBlockShapes_Decode(string codec)
     {
-        using var decompressor = Create();
-        Assert.Equal("Hello", Text(decompressor, hex));
-        Assert.Equal("Hello", Text(decompressor, "F200110000")); // and the window holds the "Hello"
+        foreach (string hex in new[] { "000500FAFF48656C6C6F00", "F24805000000FFFFCAC9C90700" })
+        {
+            using var decompressor = Decompressor(codec);
+            Assert.Equal("Hello", Text(decompressor, hex));
+            Assert.Equal("Hello", Text(decompressor, "F200110000")); // and the window holds the "Hello"
+        }
     }
 
     // RFC 7692 section 7.2.3.4, R7692-7.2.1-a: a block with BFINAL set ends the peer's stream; the next message starts a new one.
-    [Fact]
-    public void RfcFinalBlock_DecodesAndTheNextMessageStartsFresh()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void RfcFinalBlock_DecodesAndTheNextMessageStartsFresh(string codec)
     {
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         Assert.Equal("Hello", Text(decompressor, "F348CDC9C9070000"));
         Assert.Equal("Hello", Text(decompressor, "F248CDC9C90700"));
         Assert.Equal("Hello", Text(decompressor, "F200110000"));
     }
 
-    [Fact]
-    public void FinalBlockSplitAcrossFrames_Decodes()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void FinalBlockSplitAcrossFrames_Decodes(string codec)
     {
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         var payload = Convert.FromHexString("F348CDC9C9070000");
         var output = new ArrayBufferWriter<byte>();
         Assert.Equal(DecompressionStatus.Done, decompressor.Decompress(payload.AsSpan(0, 3), output));
@@ -81,11 +120,12 @@ public class PerMessageDeflateDecompressorTests
         Assert.Equal("Hello", Text(decompressor, "F348CDC9C9070000"));
     }
 
-    [Fact]
-    public void PeerClosingEveryMessageWithBfinal_DecodesEveryMessage()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void PeerClosingEveryMessageWithBfinal_DecodesEveryMessage(string codec)
     {
         // A peer that compresses each message as a complete DEFLATE stream (Z_FINISH instead of a sync flush).
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         for (int i = 0; i < 4; i++)
         {
             var message = Json(5000 + i, seed: i);
@@ -100,10 +140,11 @@ public class PerMessageDeflateDecompressorTests
     }
 
     // RFC 7692 section 7.2.3.6: an empty message is 00; an empty payload is taken as an empty message too.
-    [Fact]
-    public void EmptyMessages_DecodeAndLeaveTheWindowAlone()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void EmptyMessages_DecodeAndLeaveTheWindowAlone(string codec)
     {
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         Assert.Equal("Hello", Text(decompressor, "F248CDC9C90700"));
         Assert.Equal("", Text(decompressor, "00"));
         Assert.Equal("", Text(decompressor, ""));
@@ -111,13 +152,10 @@ public class PerMessageDeflateDecompressorTests
     }
 
     [Theory]
-    [InlineData("FF")]
-    [InlineData("FFFFFFFFFF")]
-    [InlineData("07")] // BTYPE 11 is reserved (RFC 1951 section 3.2.3)
-    [InlineData("000500FBFF48656C6C6F00")] // stored block whose NLEN does not complement LEN
-    public void InvalidDeflate_IsInvalidDataAndTheDecompressorIsDone(string hex)
+    [MemberData(nameof(CodecsAndInvalidPayloads))]
+    public void InvalidDeflate_IsInvalidDataAndTheDecompressorIsDone(string codec, string hex)
     {
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         var output = new ArrayBufferWriter<byte>();
         Assert.Equal(DecompressionStatus.InvalidData, decompressor.DecompressMessage(Convert.FromHexString(hex), output));
         Assert.Throws<InvalidOperationException>(() => decompressor.Decompress("x"u8, output));
@@ -125,11 +163,12 @@ public class PerMessageDeflateDecompressorTests
     }
 
     // R7692-7.2.2-b with an independent peer: a client compressor built on the BCL with context takeover.
-    [Fact]
-    public void PeerWithContextTakeover_MessagesNeedTheKeptWindow()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void PeerWithContextTakeover_MessagesNeedTheKeptWindow(string codec)
     {
         using var peer = new PeerCompressor(noContextTakeover: false);
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         var message = Json(4000);
         Assert.Equal(message, Decompress(decompressor, peer.Compress(message)));
         var second = peer.Compress(message);
@@ -168,14 +207,15 @@ public class PerMessageDeflateDecompressorTests
 
     // The decompression bomb: 100 MB of zeros is about 100 KB of DEFLATE. Inflating stops at the limit, having
     // written no more than the limit, instead of producing 100 MB.
-    [Fact]
-    public void DecompressionBomb_StopsAtTheLimit()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void DecompressionBomb_StopsAtTheLimit(string codec)
     {
         const int limit = 1 << 20;
         var bomb = ZerosBomb();
         Assert.True(bomb.Length < 200_000, $"{bomb.Length}");
 
-        using var decompressor = Create(maxMessageSize: limit);
+        using var decompressor = Decompressor(codec, maxMessageSize: limit);
         var output = new ArrayBufferWriter<byte>();
         Assert.Equal(DecompressionStatus.MessageTooBig, decompressor.DecompressMessage(bomb, output));
         Assert.Equal(limit, output.WrittenCount);
@@ -184,12 +224,13 @@ public class PerMessageDeflateDecompressorTests
         Assert.Throws<InvalidOperationException>(() => decompressor.Finish(output));
     }
 
-    [Fact]
-    public void DecompressionBomb_FedInFrames_StopsAtTheLimit()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void DecompressionBomb_FedInFrames_StopsAtTheLimit(string codec)
     {
         const int limit = 256 * 1024;
         var bomb = ZerosBomb();
-        using var decompressor = Create(maxMessageSize: limit);
+        using var decompressor = Decompressor(codec, maxMessageSize: limit);
         var output = new ArrayBufferWriter<byte>();
         var status = DecompressionStatus.Done;
         int offset = 0;
@@ -207,16 +248,14 @@ public class PerMessageDeflateDecompressorTests
 
     // The limit is inclusive: a message of exactly MaxMessageSize bytes is fine, one more byte is not.
     [Theory]
-    [InlineData(1)]
-    [InlineData(5000)]
-    [InlineData(100_000)]
-    public void MessageOfExactlyTheLimit_IsAcceptedAndOneMoreIsNot(int limit)
+    [MemberData(nameof(CodecsAndLimits))]
+    public void MessageOfExactlyTheLimit_IsAcceptedAndOneMoreIsNot(string codec, int limit)
     {
-        using var compressor = new PerMessageDeflateCompressor(PerMessageDeflateParameters.Default);
+        using var compressor = Compressor(codec);
         var exact = Compress(compressor, Json(limit));
         var over = Compress(compressor, Json(limit + 1));
 
-        using var decompressor = Create(maxMessageSize: limit);
+        using var decompressor = Decompressor(codec, maxMessageSize: limit);
         var output = new ArrayBufferWriter<byte>();
         Assert.Equal(DecompressionStatus.Done, decompressor.DecompressMessage(exact, output));
         Assert.Equal(limit, output.WrittenCount);
@@ -226,14 +265,15 @@ public class PerMessageDeflateDecompressorTests
         Assert.Equal(limit, overflow.WrittenCount);
     }
 
-    [Fact]
-    public void SequenceInput_IsDecodedSegmentBySegment()
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void SequenceInput_IsDecodedSegmentBySegment(string codec)
     {
-        using var compressor = new PerMessageDeflateCompressor(PerMessageDeflateParameters.Default);
+        using var compressor = Compressor(codec);
         var message = Json(50_000);
         var payload = Compress(compressor, message);
         var sequence = Segments.Of(payload, 1, 2, 100, 4096);
-        using var decompressor = Create();
+        using var decompressor = Decompressor(codec);
         var output = new ArrayBufferWriter<byte>();
         Assert.Equal(DecompressionStatus.Done, decompressor.Decompress(sequence, output));
         Assert.Equal(DecompressionStatus.Done, decompressor.Finish(output));
@@ -243,7 +283,7 @@ public class PerMessageDeflateDecompressorTests
     [Fact]
     public void Dispose_ThenDecompress_Throws()
     {
-        var decompressor = Create();
+        var decompressor = new PerMessageDeflateDecompressor(PerMessageDeflateParameters.Default, 100);
         decompressor.Dispose();
         Assert.Throws<ObjectDisposedException>(() => decompressor.Decompress("x"u8, new ArrayBufferWriter<byte>()));
     }

@@ -278,6 +278,8 @@ public class PerMessageDeflateNegotiatorTests
     [InlineData(nameof(PerMessageDeflateOptions.ClientMaxWindowBits), 7)]
     [InlineData(nameof(PerMessageDeflateOptions.ClientMaxWindowBits), 16)]
     [InlineData(nameof(PerMessageDeflateOptions.MinMessageSizeToCompress), -1)]
+    [InlineData(nameof(PerMessageDeflateOptions.MemoryLevel), 0)]
+    [InlineData(nameof(PerMessageDeflateOptions.MemoryLevel), 10)]
     public void OutOfRangeOption_IsRejectedAtStartup(string property, int value)
     {
         var options = new PerMessageDeflateOptions { Enabled = true };
@@ -307,6 +309,8 @@ public class PerMessageDeflateNegotiatorTests
         Assert.False(options.RequireClientNoContextTakeover);
         Assert.Null(options.ClientMaxWindowBits);
         Assert.Equal(32, options.MinMessageSizeToCompress);
+        Assert.Equal(PerMessageDeflateCodec.Runtime, options.Codec);
+        Assert.Equal(8, options.MemoryLevel);
         Assert.False(options.ShouldCompress(31));
         Assert.True(options.ShouldCompress(32));
     }

@@ -14,27 +14,39 @@ public class PerMessageDeflateWindowTests
     private static byte[][] Messages() =>
         [RepeatsAtDistances(seed: 3), Json(20_000, seed: 4), RepeatsAtDistances(seed: 5), Json(2000, seed: 9), Json(2000, seed: 9), [], "Hello"u8.ToArray()];
 
-    private static List<byte[]> CompressAll(int windowBits, IEnumerable<byte[]> messages)
+    public static TheoryData<string, int> CodecsAndWindows
     {
-        using var compressor = new PerMessageDeflateCompressor(new PerMessageDeflateParameters(false, false, windowBits, 15));
+        get
+        {
+            var data = new TheoryData<string, int>();
+            foreach (string codec in CodecNames)
+            {
+                for (int bits = 8; bits <= 15; bits++)
+                {
+                    data.Add(codec, bits);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    private static List<byte[]> CompressAll(string codec, int windowBits, IEnumerable<byte[]> messages)
+    {
+        using var compressor = Compressor(codec, windowBits: windowBits);
         return messages.Select(m => Compress(compressor, m)).ToList();
     }
 
     [Theory]
-    [InlineData(8)]
-    [InlineData(9)]
-    [InlineData(10)]
-    [InlineData(11)]
-    [InlineData(12)]
-    [InlineData(13)]
-    [InlineData(14)]
-    [InlineData(15)]
-    public void ServerWindow_OutputNeverRefersBeyondIt(int windowBits)
+    [MemberData(nameof(CodecsAndWindows))]
+    public void ServerWindow_OutputNeverRefersBeyondIt(string codec, int windowBits)
     {
         var messages = Messages();
-        var payloads = CompressAll(windowBits, messages);
+        var payloads = CompressAll(codec, windowBits, messages);
         var reference = new ReferenceInflater();
-        using var decompressor = new PerMessageDeflateDecompressor(PerMessageDeflateParameters.Default, 1 << 20, WebSocketRole.Client);
+
+        // The client side inflates with the agreed server window (the zlib codec sizes its window to it).
+        using var decompressor = ClientDecompressor(codec, serverWindowBits: windowBits);
         for (int i = 0; i < messages.Length; i++)
         {
             Assert.Equal(messages[i], reference.DecodeMessage(payloads[i]));
@@ -42,6 +54,17 @@ public class PerMessageDeflateWindowTests
         }
 
         Assert.InRange(reference.MaxDistance, 1, 1 << windowBits);
+        if (codec == "runtime" && windowBits < 15)
+        {
+            // The runtime codec's only way to honour a small window: run-length matches at distance 1.
+            Assert.Equal(1, reference.MaxDistance);
+        }
+        else if (windowBits >= 10)
+        {
+            // A true window is used to (nearly) its size: zlib reaches back up to 2^bits - 262 bytes.
+            Assert.True(reference.MaxDistance > 1 << (windowBits - 1), $"max distance {reference.MaxDistance}");
+        }
+
         if (windowBits == 15)
         {
             // The data has repeats up to 32,000 bytes apart: a full window uses them, so the check above can fail.
@@ -82,21 +105,57 @@ public class PerMessageDeflateWindowTests
         byte[][] messages = [RepeatsAtDistances(seed: 6)[..12_500], Json(3000, seed: 7), Json(3000, seed: 7), []];
         string expected = Convert.ToHexStringLower(SHA256.HashData(messages.SelectMany(m => m).ToArray()));
         var input = new StringBuilder();
-        for (int bits = 8; bits <= 15; bits++)
+        foreach (string codec in CodecNames)
         {
-            input.Append(bits).Append(' ').AppendJoin(',', CompressAll(bits, messages).Select(Convert.ToBase64String)).Append('\n');
+            for (int bits = 8; bits <= 15; bits++)
+            {
+                input.Append(bits).Append(' ').AppendJoin(',', CompressAll(codec, bits, messages).Select(Convert.ToBase64String)).Append('\n');
+            }
+
+            // Control: full-window output offered to a 2^8 inflater must be refused, or this test proves nothing.
+            input.Append("8 ").AppendJoin(',', CompressAll(codec, 15, messages).Select(Convert.ToBase64String)).Append('\n');
         }
 
-        // Control: full-window output offered to a 2^8 inflater must be refused, or this test proves nothing.
-        input.Append("8 ").AppendJoin(',', CompressAll(15, messages).Select(Convert.ToBase64String)).Append('\n');
-
+        // One python3 process for everything: starting it is the slow part.
         var lines = RunPython(script, input.ToString())!.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(9, lines.Length);
-        for (int i = 0; i < 8; i++)
+        Assert.Equal(9 * CodecNames.Length, lines.Length);
+        for (int c = 0; c < CodecNames.Length; c++)
         {
-            Assert.True(expected == lines[i], $"window {i + 8}: {lines[i]}");
+            for (int i = 0; i < 8; i++)
+            {
+                Assert.True(expected == lines[(c * 9) + i], $"{CodecNames[c]} window {i + 8}: {lines[(c * 9) + i]}");
+            }
+
+            Assert.StartsWith("error: ", lines[(c * 9) + 8]);
+        }
+    }
+
+    // With the system zlib codec the inflater's window is the peer's agreed one (R7692-7.2.2-e): 2^10 bytes here,
+    // which decodes a peer that keeps to it and refuses one that reaches further back into an earlier message.
+    // (Within one call zlib also resolves distances into the output it has just written, so the refusal shows across
+    // messages, where only the 2^10-byte window is left.)
+    [Fact]
+    public void ZlibInflater_UsesThePeersAgreedWindow()
+    {
+        if (!SystemZlibBackend.IsAvailable)
+        {
+            return; // nothing to check: the runtime codec always inflates with 2^15
         }
 
-        Assert.StartsWith("error: ", lines[8]);
+        var message = Json(3000, seed: 11);
+        using (var decompressor = Decompressor("zlib", clientWindowBits: 10))
+        using (var client = new PerMessageDeflateCompressor(new PerMessageDeflateParameters(false, false, 15, 10), 6, WebSocketRole.Client, Backend("zlib")))
+        {
+            AssertSameBytes(message, DeflateTestData.Decompress(decompressor, Compress(client, message)));
+            AssertSameBytes(message, DeflateTestData.Decompress(decompressor, Compress(client, message)));
+        }
+
+        using (var decompressor = Decompressor("zlib", clientWindowBits: 10))
+        using (var rogue = Compressor("zlib", windowBits: 15))
+        {
+            AssertSameBytes(message, DeflateTestData.Decompress(decompressor, Compress(rogue, message)));
+            var output = new System.Buffers.ArrayBufferWriter<byte>();
+            Assert.Equal(DecompressionStatus.InvalidData, decompressor.DecompressMessage(Compress(rogue, message), output));
+        }
     }
 }
