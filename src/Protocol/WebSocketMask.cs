@@ -31,7 +31,7 @@ public static class WebSocketMask
     /// The payload position of <c>data[0]</c>, modulo 4; 0 for the start of a payload. Only the low two bits are used,
     /// so a running payload position may be passed as is.
     /// </param>
-    /// <returns>The offset to pass with the next piece of the same payload: <c>(maskOffset + data.Length) % 4</c>.</returns>
+    /// <returns>The offset to pass with the next piece of the same payload: <c>maskOffset + data.Length</c> modulo 4, in the range 0-3.</returns>
     public static int Apply(Span<byte> data, uint maskKey, int maskOffset) =>
         Apply(data, maskKey, maskOffset, MaskVectorWidth.Auto);
 
@@ -43,7 +43,7 @@ public static class WebSocketMask
     /// </param>
     /// <param name="maskKey">The frame's masking key: its four wire bytes read as a native-endian <see cref="uint"/>.</param>
     /// <param name="maskOffset">The payload position of <c>source[0]</c>, modulo 4; only the low two bits are used.</param>
-    /// <returns>The offset to pass with the next piece of the same payload: <c>(maskOffset + source.Length) % 4</c>.</returns>
+    /// <returns>The offset to pass with the next piece of the same payload: <c>maskOffset + source.Length</c> modulo 4, in the range 0-3.</returns>
     /// <exception cref="ArgumentException">
     /// <paramref name="destination"/> is shorter than <paramref name="source"/>, or the two partly overlap.
     /// </exception>
@@ -66,8 +66,8 @@ public static class WebSocketMask
             throw new ArgumentException("The destination is shorter than the source.", nameof(destination));
         }
 
-        // Each block is loaded before it is stored at the same position, so identical spans are safe; a shifted
-        // overlap would let a store clobber source bytes not yet read.
+        // Every block is loaded before anything is stored over it, so identical spans are safe; a shifted overlap
+        // would let a store clobber source bytes not yet read.
         if (source.Overlaps(destination, out var elementOffset) && elementOffset != 0)
         {
             throw new ArgumentException("The destination partly overlaps the source.", nameof(destination));
@@ -85,11 +85,11 @@ public static class WebSocketMask
 
     private static void ApplyCore(ref byte source, ref byte destination, nuint length, uint maskKey, int maskOffset, MaskVectorWidth width)
     {
-        // Rotate the key once so that payload byte 0 lines up with key byte 0. After that every vector and every
-        // ulong step covers a multiple of 4 bytes, so one broadcast key fits every block with no per-byte
-        // bookkeeping (the idea of ManagedWebSocket.ApplyMask in dotnet/runtime). "rotated" holds the key byte for
-        // the current position in its low 8 bits on any platform; MemoryOrder turns it into the byte layout a
-        // broadcast into a vector needs.
+        // Rotate the key once so that its low byte is key byte maskOffset, the one the first byte needs. After
+        // that every vector and every ulong step covers a multiple of 4 bytes, so one broadcast key fits every
+        // block with no per-byte bookkeeping (the idea of ManagedWebSocket.ApplyMask in dotnet/runtime).
+        // "rotated" keeps the key byte for the current position in its low 8 bits on any platform; MemoryOrder
+        // turns it into the byte layout a broadcast into a vector needs.
         var wireOrder = BitConverter.IsLittleEndian ? maskKey : BinaryPrimitives.ReverseEndianness(maskKey);
         var rotated = BitOperations.RotateRight(wireOrder, (maskOffset & 3) * 8);
 
@@ -204,8 +204,16 @@ public static class WebSocketMask
             Unsafe.WriteUnaligned(ref Unsafe.Add(ref destination, i), value ^ mask64);
         }
 
-        // At most 7 bytes remain. Every step since the last re-rotation covered a multiple of 4 bytes, so the low
-        // byte of "rotated" is still the key byte for position i; rotating by one byte per step walks the key.
+        // Small payloads (control frames, chat messages) end here, so take 4 bytes at once before the last 0-3.
+        if (length - i >= sizeof(uint))
+        {
+            var value = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref source, i));
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref destination, i), value ^ memoryOrder);
+            i += sizeof(uint);
+        }
+
+        // Every step since the last re-rotation covered a multiple of 4 bytes, so the low byte of "rotated" is
+        // still the key byte for position i; rotating by one byte per step walks the key.
         for (; i < length; i++)
         {
             Unsafe.Add(ref destination, i) = (byte)(Unsafe.Add(ref source, i) ^ (byte)rotated);
