@@ -27,6 +27,10 @@ internal sealed partial class WibeSocketConnection
     private bool _loopWaitsForDrain;
     private bool _loopHoldsInPlaceBytes;
     private int _wakeRequested;
+    private bool _failedByPeer;
+
+    // How long a failed connection waits for the peer to close after our close frame (RFC 6455 section 7.1.7).
+    private static readonly TimeSpan FailureLinger = TimeSpan.FromMilliseconds(500);
 
     public override ValueTask<WibeSocketMessage> ReceiveAsync(CancellationToken cancellationToken = default)
     {
@@ -68,8 +72,11 @@ internal sealed partial class WibeSocketConnection
             }
 
             cancellationToken.ThrowIfCancellationRequested();
+
+            // Loop back to the queue before honouring cancellation: the close message must win over ConnectionClosed,
+            // which the runtime cancels right after signalling the close (a handler passing that token would otherwise
+            // get OperationCanceledException instead of the close it is documented to receive).
             await _messageAvailable.WaitAsync().ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
@@ -169,8 +176,7 @@ internal sealed partial class WibeSocketConnection
                 await WaitForReadAheadAsync(heldBytes).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException or ObjectDisposedException
-                                       or Microsoft.AspNetCore.Connections.ConnectionResetException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+        catch (Exception ex) when (IsTransportException(ex))
         {
             Log.TransportEnded(_logger, ConnectionId, ex.Message);
             AbortCore(CloseReasons.TransportEnded);
@@ -179,6 +185,75 @@ internal sealed partial class WibeSocketConnection
         {
             SignalClosedToReceiver();
         }
+
+        if (_failedByPeer)
+        {
+            await DrainAfterFailureAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsTransportException(Exception ex) =>
+        ex is IOException or OperationCanceledException or InvalidOperationException or ObjectDisposedException
+            or Microsoft.AspNetCore.Connections.ConnectionResetException or Microsoft.AspNetCore.Connections.ConnectionAbortedException;
+
+    /// <summary>
+    /// After failing the connection, reads and discards what the peer still sends (its close frame, typically) until it
+    /// closes TCP or a short linger passes, then ends the connection. Closing with unread input would make the kernel
+    /// send a reset, which can destroy the close frame before the peer reads it; waiting the full close timeout would
+    /// hold the connection open for nothing, since the rest of the input can no longer be parsed.
+    /// </summary>
+    private async Task DrainAfterFailureAsync()
+    {
+        var linger = _options.CloseTimeout < FailureLinger ? _options.CloseTimeout : FailureLinger;
+        using var deadline = new CancellationTokenSource(linger, _time);
+        bool flooded = false;
+        try
+        {
+            while (Volatile.Read(ref _aborted) == 0)
+            {
+                var result = await _input.ReadAsync(deadline.Token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+
+                // The message the handler still holds may be borrowed from this buffer: consume only past it, and give
+                // up at once if the peer floods the connection meanwhile.
+                long held = HeldInPlaceStart();
+                if (held >= _consumedAbs)
+                {
+                    if (_consumedAbs + buffer.Length - held > _options.MaxReadAheadBytes)
+                    {
+                        flooded = true;
+                        break;
+                    }
+
+                    _input.AdvanceTo(buffer.GetPosition(held - _consumedAbs), buffer.End);
+                    _consumedAbs = held;
+                }
+                else
+                {
+                    _input.AdvanceTo(buffer.End);
+                    _consumedAbs += buffer.Length;
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (IsTransportException(ex))
+        {
+            // The linger ran out or the transport went away: either way the connection ends now.
+        }
+
+        if (flooded)
+        {
+            AbortCore(_closeReason);
+            return;
+        }
+
+        // End gracefully: the handler returns and the server closes TCP with a FIN, not a reset (section 7.1.1).
+        _peerCloseReceived.TrySetResult();
+        MarkClosed();
     }
 
     /// <summary>Parses everything new in the buffer. Returns false when the loop must stop reading.</summary>
@@ -230,7 +305,11 @@ internal sealed partial class WibeSocketConnection
 
         if (segment.IsWholeMessage && _assembly is null)
         {
-            Enqueue(new PendingMessage(ToMessageType(segment.Opcode), segment.Payload, null, payloadStartAbs));
+            // An empty message borrows nothing: its zero-length slice would still point at a pipe segment that is
+            // recycled once the frame is consumed, and reading it then throws.
+            Enqueue(segment.Payload.IsEmpty
+                ? new PendingMessage(ToMessageType(segment.Opcode), ReadOnlySequence<byte>.Empty, null, -1)
+                : new PendingMessage(ToMessageType(segment.Opcode), segment.Payload, null, payloadStartAbs));
             return true;
         }
 
@@ -332,10 +411,19 @@ internal sealed partial class WibeSocketConnection
     /// </summary>
     private void FailConnection(in ProtocolError error)
     {
+        _failedByPeer = true;
         Log.ProtocolError(_logger, ConnectionId, error.Name, error.CloseStatus, error.Reason);
         lock (_gate)
         {
             _closeReason = CloseReasons.For(error.CloseStatus);
+
+            // Section 7.1.7: after failing, process no more data from the peer, including messages not yet handed out.
+            while (_pending.TryDequeue(out var dropped))
+            {
+                dropped.Owned?.Dispose();
+            }
+
+            _ownedPendingBytes = 0;
         }
 
         _ = SendCloseAsync(error.CloseStatus, error.Reason, CloseReasons.For(error.CloseStatus)).AsTask();
@@ -405,6 +493,14 @@ internal sealed partial class WibeSocketConnection
 
             // Consumption only moves forward on the next read; let it happen and re-check there.
             return;
+        }
+    }
+
+    private long HeldInPlaceStart()
+    {
+        lock (_gate)
+        {
+            return _current.Type != 0 && _current.InPlaceStart >= 0 ? _current.InPlaceStart : -1;
         }
     }
 

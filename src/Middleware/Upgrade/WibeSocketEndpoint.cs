@@ -228,11 +228,6 @@ internal sealed class WibeSocketEndpoint
             context.Response.Headers.Append(header.Key, header.Value);
         }
 
-        if (decision.StatusCode == 405)
-        {
-            context.Response.Headers.Allow = "GET";
-        }
-
         await context.Response.CompleteAsync().ConfigureAwait(false);
     }
 }
