@@ -55,6 +55,20 @@ public static class ExternalClient
         Assert.True(probe.ExitCode == 0, $"{Python} cannot import websockets. {InstallHint}\n{probe}");
     }
 
+    /// <summary>The Chromium that Debian's chromium package installs; playwright-core is pointed at it.</summary>
+    public const string Chromium = "/usr/bin/chromium";
+
+    /// <summary>Fails (never skips) when Node, its <c>playwright-core</c> package or Debian's Chromium is missing.</summary>
+    public static async Task RequireChromiumAsync()
+    {
+        Assert.True(File.Exists(Path.Combine(InteropDirectory, "node_modules", "playwright-core", "package.json")), $"playwright-core is not installed in test/interop/node_modules. {InstallHint}");
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing (Debian's chromium package). {InstallHint}");
+        var node = await RunAsync("node", ["--version"], TimeSpan.FromSeconds(20));
+        Assert.True(node.ExitCode == 0, $"node is not runnable. {InstallHint}\n{node}");
+        var chromium = await RunAsync(Chromium, ["--version"], TimeSpan.FromSeconds(20));
+        Assert.True(chromium.ExitCode == 0 && chromium.StandardOutput.Contains("Chromium", StringComparison.Ordinal), $"{Chromium} is not runnable. {InstallHint}\n{chromium}");
+    }
+
     /// <summary>Writes <paramref name="payloads"/> to files and runs <paramref name="script"/> with a config naming them.</summary>
     public static async Task<ClientRun> RunScriptAsync(string interpreter, string script, Dictionary<string, object?> config, IReadOnlyList<Payload> payloads, TimeSpan timeout)
     {

@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -11,7 +13,8 @@ namespace Shockwave.Interop.Tests;
 
 /// <summary>
 /// A real Kestrel on 127.0.0.1 (ephemeral port) serving echo endpoints built like <c>samples/Echo</c>: plain, deflate
-/// with defaults, and deflate endpoints whose server policy changes what is negotiated.
+/// with defaults, and deflate endpoints whose server policy changes what is negotiated. It also serves the browser
+/// interop page (test/interop/browser.html), so the page's WebSockets are same-origin.
 /// </summary>
 public sealed class InteropServer : IAsyncLifetime
 {
@@ -33,11 +36,28 @@ public sealed class InteropServer : IAsyncLifetime
     /// <summary>Deflate with <c>ServerMaxWindowBits = 10</c>.</summary>
     public const string DeflateServerBits10 = "/echo-deflate-bits10";
 
+    /// <summary>The browser interop page, over HTTP.</summary>
+    public const string BrowserPage = "/browser.html";
+
+    /// <summary>The query parameter that names an echo connection, so the close it received can be looked up.</summary>
+    public const string ClientQuery = "client";
+
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<PeerClose>> _peerCloses = new(StringComparer.Ordinal);
+
     private WebApplication? _app;
 
     public Uri BaseUri { get; private set; } = null!;
 
     public Uri Url(string path) => new(BaseUri, path);
+
+    /// <summary>An <c>http://</c> address on this server, for what a browser loads.</summary>
+    public Uri HttpUrl(string pathAndQuery) => new(new UriBuilder(BaseUri) { Scheme = Uri.UriSchemeHttp }.Uri, pathAndQuery);
+
+    /// <summary>
+    /// The close that the echo connection opened with <c>?client=<paramref name="client"/></c> received from its peer,
+    /// once its handler has seen it.
+    /// </summary>
+    public Task<PeerClose> PeerCloseAsync(string client) => PeerCloseSource(client).Task;
 
     public async Task InitializeAsync()
     {
@@ -53,6 +73,8 @@ public sealed class InteropServer : IAsyncLifetime
         });
 
         var app = builder.Build();
+        string page = Path.Combine(ExternalClient.InteropDirectory, "browser.html");
+        app.MapGet(BrowserPage, () => TypedResults.PhysicalFile(page, "text/html; charset=utf-8"));
         app.MapWibeSocket(Plain, EchoAsync);
         app.MapWibeSocket(Deflate, EchoAsync, options => options.Compression.Enabled = true);
         app.MapWibeSocket(DeflateAll, EchoAsync, options =>
@@ -94,11 +116,29 @@ public sealed class InteropServer : IAsyncLifetime
         }
     }
 
-    private static async Task EchoAsync(WibeSocket socket, CancellationToken cancellationToken)
+    private async Task EchoAsync(WibeSocket socket, CancellationToken cancellationToken)
     {
-        await foreach (var message in socket.ReadMessagesAsync(cancellationToken))
+        string? client = socket.HttpContext?.Request.Query[ClientQuery].SingleOrDefault();
+        try
         {
-            await socket.SendAsync(message, cancellationToken);
+            await foreach (var message in socket.ReadMessagesAsync(cancellationToken))
+            {
+                await socket.SendAsync(message, cancellationToken);
+            }
+        }
+        finally
+        {
+            // Also when the handler fails, so a waiting test sees what the connection had instead of timing out.
+            if (client is not null)
+            {
+                PeerCloseSource(client).TrySetResult(new PeerClose(socket.CloseStatus is { } status ? (int)status : null, socket.CloseStatusDescription));
+            }
         }
     }
+
+    private TaskCompletionSource<PeerClose> PeerCloseSource(string client) =>
+        _peerCloses.GetOrAdd(client, _ => new TaskCompletionSource<PeerClose>(TaskCreationOptions.RunContinuationsAsynchronously));
 }
+
+/// <summary>The close status and reason an echo connection received from its peer (null when it carried none).</summary>
+public sealed record PeerClose(int? Code, string? Reason);
