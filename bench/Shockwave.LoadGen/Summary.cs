@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Shockwave.LoadGen;
+
+/// <summary>
+/// Medians per scenario and server from a results file (one JSON line per run, labelled "scenario|server"), and the
+/// ratio of each Shockwave server to the stock one. Throughput ratios are Shockwave/stock (higher is better); memory
+/// ratios too (lower is better).
+/// </summary>
+internal static class Summary
+{
+    public static int Print(string file)
+    {
+        var runs = new List<(string Scenario, string Server, JsonElement Result)>();
+        foreach (string line in File.ReadLines(file))
+        {
+            if (!line.StartsWith('{'))
+            {
+                continue;
+            }
+            var root = JsonDocument.Parse(line).RootElement;
+            string[] label = root.GetProperty("label").GetString()!.Split('|');
+            runs.Add((label[0], label.Length > 1 ? label[1] : "?", root));
+        }
+
+        var sb = new StringBuilder();
+        sb.AppendLine("| scenario | server | runs | result (median) | Shockwave/stock | p50 / p99 latency µs | server B/msg | client CPU (cores) | client-bound runs |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var scenario in runs.Select(r => r.Scenario).Distinct())
+        {
+            var byServer = runs.Where(r => r.Scenario == scenario).GroupBy(r => r.Server).ToList();
+            string mode = byServer[0].First().Result.GetProperty("mode").GetString()!;
+            string primary = mode switch
+            {
+                "idle" => "rssKiBPerConn",
+                "connect" => "connectsPerSec",
+                _ => byServer[0].First().Result.GetProperty("size").GetInt32() >= 16 * 1024 ? "mbPerSec" : "msgsPerSec",
+            };
+            string unit = primary switch
+            {
+                "rssKiBPerConn" => "KiB/conn RSS",
+                "connectsPerSec" => "connects/s",
+                "mbPerSec" => "MB/s each way",
+                _ => "msg/s",
+            };
+            double stock = Median(byServer.FirstOrDefault(g => g.Key == "stock")?.Select(r => Num(r.Result, primary)));
+            foreach (var group in byServer)
+            {
+                var results = group.Select(r => r.Result).ToList();
+                double value = Median(results.Select(r => Num(r, primary)));
+                string ratio = group.Key == "stock" || double.IsNaN(stock) ? "" : $"{value / stock:0.00}x";
+                string main = $"{Fmt(value)} {unit}";
+                if (mode == "idle")
+                {
+                    main += $", {Fmt(Median(results.Select(r => Num(r, "gcHeapKiBPerConn"))))} KiB/conn GC heap";
+                }
+                string latency = mode == "echo"
+                    ? $"{Fmt(Median(results.Select(r => Num(r, "p50us"))))} / {Fmt(Median(results.Select(r => Num(r, "p99us"))))}"
+                    : "";
+                string alloc = mode == "echo" ? Fmt(Median(results.Select(r => Num(r, "serverAllocPerMsg")))) : "";
+                string cpu = mode == "idle" ? "" : Fmt(Median(results.Select(r => Num(r, "clientCpu"))));
+                string bound = mode == "idle" ? "" : $"{results.Count(r => r.TryGetProperty("clientBound", out var b) && b.GetBoolean())}/{results.Count}";
+                int errors = results.Sum(r => r.TryGetProperty("errors", out var e) ? (int)Num(r, "errors") : 0);
+                string runsText = errors == 0 ? results.Count.ToString(CultureInfo.InvariantCulture) : $"{results.Count} ({errors} errors)";
+                sb.AppendLine($"| {scenario} | {group.Key} | {runsText} | {main} | {ratio} | {latency} | {alloc} | {cpu} | {bound} |");
+            }
+        }
+        Console.Write(sb.ToString());
+        return 0;
+    }
+
+    private static double Num(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+
+    private static double Median(IEnumerable<double>? values)
+    {
+        if (values is null)
+        {
+            return double.NaN;
+        }
+        var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private static string Fmt(double v) => double.IsNaN(v) ? "-"
+        : Math.Abs(v) >= 1000 ? v.ToString("N0", CultureInfo.InvariantCulture)
+        : Math.Abs(v) >= 100 ? v.ToString("0", CultureInfo.InvariantCulture)
+        : v.ToString("0.##", CultureInfo.InvariantCulture);
+}
