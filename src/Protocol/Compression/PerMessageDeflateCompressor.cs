@@ -111,6 +111,13 @@ public sealed class PerMessageDeflateCompressor : IDisposable
                 _deflater.Reset();
             }
         }
+        catch
+        {
+            // The destination failed mid-message (a completed pipe, say): what reached the peer is unknown, so start the
+            // next message from an empty window, which any peer decodes. The connection is normally failing anyway.
+            _deflater.Reset();
+            throw;
+        }
         finally
         {
             _writer.Stop();

@@ -221,6 +221,30 @@ public class PerMessageDeflateCompressorTests
         Assert.Equal((15, false), (server.WindowBits, server.NoContextTakeover));
     }
 
+    [Theory]
+    [MemberData(nameof(Codecs), MemberType = typeof(DeflateTestData))]
+    public void DestinationFailingMidMessage_NextMessageStartsFromAnEmptyWindow(string codec)
+    {
+        using var compressor = Compressor(codec);
+        var message = Json(100_000);
+        Compress(compressor, message);
+        Assert.Throws<IOException>(() => compressor.Compress(Json(50_000, seed: 5), new ClosedPipeWriter()));
+
+        // Whatever the peer received of the failed message, the next one refers to nothing before it.
+        var next = Compress(compressor, message);
+        AssertSameBytes(message, InflateFresh(next));
+    }
+
+    /// <summary>Fails like the writer of a pipe whose reader has gone.</summary>
+    private sealed class ClosedPipeWriter : IBufferWriter<byte>
+    {
+        public void Advance(int count) => throw new IOException("the pipe is closed");
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => throw new IOException("the pipe is closed");
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+    }
+
     [Fact]
     public void Options_SelectTheCodecWithFallback()
     {
