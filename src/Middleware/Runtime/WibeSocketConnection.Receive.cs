@@ -28,6 +28,7 @@ internal sealed partial class WibeSocketConnection
     private bool _loopHoldsInPlaceBytes;
     private int _wakeRequested;
     private bool _failedByPeer;
+    private Task _closeReply = Task.CompletedTask;
 
     // How long a failed connection waits for the peer to close after our close frame (RFC 6455 section 7.1.7).
     private static readonly TimeSpan FailureLinger = TimeSpan.FromMilliseconds(500);
@@ -190,6 +191,11 @@ internal sealed partial class WibeSocketConnection
         {
             await DrainAfterFailureAsync().ConfigureAwait(false);
         }
+
+        // The run awaits this loop before ending the transport: the answer to the peer's close must be flushed first,
+        // or a handler that returns at once (the echo sample) ends the request and Kestrel closes TCP without it
+        // (R6455-5.5.1-d). WriteControlFrameAsync never throws.
+        await _closeReply.ConfigureAwait(false);
     }
 
     private static bool IsTransportException(Exception ex) =>
@@ -377,7 +383,7 @@ internal sealed partial class WibeSocketConnection
         {
             // Section 5.5.1: echo the status code received; an empty close is answered with an empty close.
             var echo = status == WebSocketCloseStatus.NoStatusReceived ? (WebSocketCloseStatus?)null : status;
-            _ = ReplyToCloseAsync(echo);
+            _closeReply = ReplyToCloseAsync(echo);
         }
         else
         {
