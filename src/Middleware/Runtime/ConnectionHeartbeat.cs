@@ -55,7 +55,16 @@ internal sealed class ConnectionHeartbeat : IDisposable
         long now = _timeProvider.GetTimestamp();
         for (int i = 0; i < count; i++)
         {
-            connections[i].OnHeartbeat(now);
+            try
+            {
+                connections[i].OnHeartbeat(now);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The connection ended between the snapshot and this call and its request's features are disposed
+                // (aborting it reaches HttpContext.Abort): there is nothing left to abort. An exception escaping a
+                // timer callback would bring the whole process down.
+            }
         }
     }
 
