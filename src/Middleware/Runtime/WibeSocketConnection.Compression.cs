@@ -19,9 +19,10 @@ internal sealed partial class WibeSocketConnection
     {
         if (_setup.Compression is { } parameters)
         {
-            int level = _setup.CompressionOptions?.CompressionLevel ?? PerMessageDeflateOptions.DefaultCompressionLevel;
-            _compressor = new PerMessageDeflateCompressor(parameters, level, WebSocketRole.Server);
-            _decompressor = new PerMessageDeflateDecompressor(parameters, _options.MaxMessageSize, WebSocketRole.Server);
+            // The endpoint's options choose the codec (runtime or system zlib), its level and memory level.
+            var options = _setup.CompressionOptions ?? _options.Compression;
+            _compressor = new PerMessageDeflateCompressor(parameters, options, WebSocketRole.Server);
+            _decompressor = new PerMessageDeflateDecompressor(parameters, options, _options.MaxMessageSize, WebSocketRole.Server);
         }
     }
 

@@ -75,6 +75,14 @@ internal sealed class HandshakeDecision
         if (deflate is not null && request.ExtensionHeaders.Count > 0)
         {
             var negotiation = deflate.Negotiate(request.ExtensionHeaders);
+
+            // R6455-4.2.1-a: a header that breaks the Sec-WebSocket-Extensions grammar is a malformed handshake (400).
+            // A well-formed offer with parameters the server cannot take is only declined (RFC 7692 section 5).
+            if (negotiation.Status == PerMessageDeflateNegotiationStatus.MalformedHeader)
+            {
+                return Refuse(400, "MalformedExtensionsHeader");
+            }
+
             if (negotiation.IsAccepted)
             {
                 compression = negotiation.Parameters;
