@@ -11,6 +11,8 @@ internal static class CaseRegistry
         .. Fragmentation.Cases(),
         .. Utf8Cases.Cases(),
         .. CloseCases.Cases(),
+        .. LimitsCases.Cases(),
+        .. CompressionCases.Cases(),
         .. HandshakeCases.Cases(),
     ];
 }

@@ -36,4 +36,13 @@ public sealed class ConformanceTests
                 $"verdict changed with {result.Row.Mode} writes: normal {normal.Outcome.Verdict} ({normal.Outcome.Detail}), {because}");
         }
     }
+
+    [Fact]
+    public void Registry_HasAtLeast400UniqueNumberedCases()
+    {
+        var ids = CaseRegistry.All.Select(c => c.Id).ToList();
+        Assert.True(ids.Count >= 400, $"{ids.Count} cases");
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.All(CaseRegistry.All, c => Assert.Matches(@"(R6455|R7692|RFC)", c.Description));
+    }
 }
