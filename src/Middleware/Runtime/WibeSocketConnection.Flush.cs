@@ -47,7 +47,9 @@ internal sealed partial class WibeSocketConnection
         _ = CompleteOwedFlushAsync(flush);
     }
 
-    private async Task RunScheduledFlushAsync()
+    // The work item's body: synchronous when the frame lock is free and the flush completes at once (the common
+    // case), so a burst costs no allocation; otherwise it finishes asynchronously.
+    private void RunScheduledFlush()
     {
         if (Volatile.Read(ref _aborted) != 0)
         {
@@ -56,20 +58,40 @@ internal sealed partial class WibeSocketConnection
 
         if (!_frameLock.Wait(0, CancellationToken.None))
         {
-            await _frameLock.WaitAsync().ConfigureAwait(false);
+            _ = RunScheduledFlushAfterLockAsync();
+            return;
         }
 
+        FlushScheduledLocked();
+    }
+
+    private async Task RunScheduledFlushAfterLockAsync()
+    {
+        await _frameLock.WaitAsync().ConfigureAwait(false);
+        FlushScheduledLocked();
+    }
+
+    // Called with the frame lock held; releases it, now or when the flush completes. Holding the lock while a flush
+    // is pending is the back-pressure: later sends wait for it.
+    private void FlushScheduledLocked()
+    {
         try
         {
             // Reset before flushing: a frame written after this point schedules its own flush.
             if (Interlocked.Exchange(ref _flushScheduled, 0) == 0 || Volatile.Read(ref _aborted) != 0)
             {
+                ReleaseFrameLock();
                 return;
             }
 
-            // Holding the frame lock while the flush is pending is the back-pressure: later sends wait for it.
-            var result = await _output.FlushAsync().ConfigureAwait(false);
-            if (result.IsCompleted)
+            var flush = _output.FlushAsync();
+            if (!flush.IsCompletedSuccessfully)
+            {
+                _ = CompleteOwedFlushAsync(flush);
+                return;
+            }
+
+            if (flush.Result.IsCompleted)
             {
                 AbortCore(CloseReasons.TransportEnded);
             }
@@ -79,14 +101,12 @@ internal sealed partial class WibeSocketConnection
             Log.TransportEnded(_logger, ConnectionId, ex.Message);
             AbortCore(CloseReasons.TransportEnded);
         }
-        finally
-        {
-            ReleaseFrameLock();
-        }
+
+        ReleaseFrameLock();
     }
 
     private sealed class ScheduledFlush(WibeSocketConnection connection) : IThreadPoolWorkItem
     {
-        public void Execute() => _ = connection.RunScheduledFlushAsync();
+        public void Execute() => connection.RunScheduledFlush();
     }
 }

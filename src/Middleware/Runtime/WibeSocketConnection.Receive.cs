@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Shockwave.Diagnostics;
 using Shockwave.Protocol;
 
@@ -47,6 +48,7 @@ internal sealed partial class WibeSocketConnection
         return ReceiveSlowAsync(cancellationToken);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<WibeSocketMessage> ReceiveSlowAsync(CancellationToken cancellationToken)
     {
         // About to wait: what this handler sent in its burst leaves now rather than after a thread hop.
@@ -472,6 +474,7 @@ internal sealed partial class WibeSocketConnection
     /// Past the read-ahead budget the loop stops reading until the handler takes a message, so TCP back-pressure
     /// reaches the peer; below it, pings and closes keep being answered while the handler is busy.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitForReadAheadAsync(long heldBytes)
     {
         while (heldBytes > _options.MaxReadAheadBytes)

@@ -30,7 +30,8 @@ internal sealed partial class WibeSocketConnection : WibeSocket
     private readonly long _openedAt;
 
     private Dictionary<object, object?>? _items;
-    private WibeSocketState _state = WibeSocketState.Open;
+    // Written under _gate; read without it on the send path (volatile: every read sees the latest write).
+    private volatile WibeSocketState _state = WibeSocketState.Open;
     private WebSocketCloseStatus? _closeStatus;
     private string? _closeDescription;
     private string _closeReason = CloseReasons.TransportEnded;
@@ -67,16 +68,7 @@ internal sealed partial class WibeSocketConnection : WibeSocket
 
     public override CancellationToken ConnectionClosed => _closedCts.Token;
 
-    public override WibeSocketState State
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _state;
-            }
-        }
-    }
+    public override WibeSocketState State => _state;
 
     public override WebSocketCloseStatus? CloseStatus => _closeStatus;
 
@@ -142,7 +134,15 @@ internal sealed partial class WibeSocketConnection : WibeSocket
         await SendCloseAsync(status, reason, CloseReasons.ServerClosed).ConfigureAwait(false);
 
         // Section 7.1.1: after sending a close, wait for the peer's close; the heartbeat aborts after CloseTimeout.
-        await _peerCloseReceived.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _peerCloseReceived.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_peerCloseReceived.Task.IsCompleted)
+        {
+            // The handshake ended (or the connection was aborted) and ConnectionClosed fired at the same moment: a
+            // handler passing that token must see CloseAsync complete, not a cancellation.
+        }
     }
 
     public override void Abort() => AbortCore(CloseReasons.Aborted);
