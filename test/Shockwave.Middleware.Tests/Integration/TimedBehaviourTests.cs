@@ -123,7 +123,7 @@ public sealed class TimedBehaviourTests
     }
 
     private static Task<KestrelApp> StartAsync(ManualTimeProvider clock, Func<WibeSocket, CancellationToken, Task> handler, TimeSpan? keepAlive = null) =>
-        KestrelApp.StartAsync(e => e.MapWibeSocket("/ws", handler), new KestrelAppOptions
+        KestrelApp.StartAsync(e => e.MapWibeSocket("/ws", handler), new TestAppOptions
         {
             TimeProvider = clock,
             WibeSocket = options =>

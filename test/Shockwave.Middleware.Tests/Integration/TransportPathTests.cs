@@ -38,7 +38,7 @@ public sealed class TransportPathTests
         using var certificate = TestCertificate.Create();
         await using var app = await KestrelApp.StartAsync(
             e => e.MapWibeSocket("/echo", Handlers.EchoAsync),
-            new KestrelAppOptions { Listen = listen => listen.UseHttps(certificate) });
+            new TestAppOptions { Listen = listen => listen.UseHttps(certificate) });
         Assert.Equal("https", app.BaseUri.Scheme);
 
         string? seenThumbprint = null;
@@ -71,7 +71,7 @@ public sealed class TransportPathTests
     {
         await using var app = await KestrelApp.StartAsync(
             e => e.MapWibeSocket("/echo", Handlers.EchoAsync),
-            new KestrelAppOptions { Listen = listen => listen.Protocols = HttpProtocols.Http2 });
+            new TestAppOptions { Listen = listen => listen.Protocols = HttpProtocols.Http2 });
         using var invoker = new HttpMessageInvoker(new SocketsHttpHandler());
         using var socket = await ClientWebSocketExtensions.ConnectAsync(app.WebSocketUri("/echo"), options =>
         {

@@ -12,7 +12,7 @@ public sealed class UpgradeLimitTests
     {
         await using var app = await KestrelApp.StartAsync(
             e => e.MapWibeSocket("/echo", Handlers.EchoAsync),
-            new KestrelAppOptions { Kestrel = kestrel => kestrel.Limits.MaxConcurrentUpgradedConnections = 1 });
+            new TestAppOptions { Kestrel = kestrel => kestrel.Limits.MaxConcurrentUpgradedConnections = 1 });
 
         using var first = await ClientWebSocketExtensions.ConnectAsync(app.WebSocketUri("/echo"));
         await first.SendTextAsync("holding the only slot");

@@ -27,7 +27,7 @@ public sealed class UpgradeValidationServer : IAsyncLifetime
                 o.SubProtocols.Add("v1.chat");
             });
         },
-        new KestrelAppOptions
+        new TestAppOptions
         {
             Services = services => services
                 .AddAuthorization()

@@ -13,8 +13,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Shockwave.Middleware.Tests.Support;
 
-/// <summary>What a <see cref="KestrelApp"/> is built with; every part is optional.</summary>
-internal sealed class KestrelAppOptions
+/// <summary>What a <see cref="KestrelApp"/> or a <see cref="TestServerApp"/> is built with; every part is optional.</summary>
+internal sealed class TestAppOptions
 {
     /// <summary>Server-wide WibeSocket options (AddWibeSocket's configure).</summary>
     public Action<WibeSocketOptions>? WibeSocket { get; init; }
@@ -22,10 +22,10 @@ internal sealed class KestrelAppOptions
     /// <summary>Registered before AddWibeSocket, so its TryAddSingleton keeps it.</summary>
     public TimeProvider? TimeProvider { get; init; }
 
-    /// <summary>The 127.0.0.1:0 listener (TLS, protocols).</summary>
+    /// <summary>The 127.0.0.1:0 listener (TLS, protocols); Kestrel only.</summary>
     public Action<ListenOptions>? Listen { get; init; }
 
-    /// <summary>Kestrel-wide settings (limits).</summary>
+    /// <summary>Kestrel-wide settings (limits); Kestrel only.</summary>
     public Action<KestrelServerOptions>? Kestrel { get; init; }
 
     public Action<IServiceCollection>? Services { get; init; }
@@ -65,9 +65,9 @@ internal sealed class KestrelApp : IAsyncDisposable
     public Uri WebSocketUri(string path) =>
         new UriBuilder(BaseUri) { Scheme = BaseUri.Scheme == "https" ? "wss" : "ws", Path = path }.Uri;
 
-    public static async Task<KestrelApp> StartAsync(Action<IEndpointRouteBuilder> endpoints, KestrelAppOptions? options = null)
+    public static async Task<KestrelApp> StartAsync(Action<IEndpointRouteBuilder> endpoints, TestAppOptions? options = null)
     {
-        options ??= new KestrelAppOptions();
+        options ??= new TestAppOptions();
         var logs = new TestLoggerProvider();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
