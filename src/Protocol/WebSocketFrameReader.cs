@@ -163,23 +163,31 @@ public sealed class WebSocketFrameReader
     public static OperationStatus TryReadHeader(ReadOnlySequence<byte> buffer, WebSocketRole role, FrameReaderOptions options, out FrameHeader header, out ProtocolError error)
     {
         ArgumentNullException.ThrowIfNull(options);
-        error = default;
-        Span<byte> scratch = stackalloc byte[14];
-        ReadOnlySpan<byte> bytes = buffer.FirstSpan.Length >= 14 || buffer.IsSingleSegment
-            ? buffer.FirstSpan
-            : Gather(buffer, scratch);
+        ReadOnlySpan<byte> first = buffer.FirstSpan;
+        if (first.Length < WebSocketFrameWriter.MaxHeaderLength && !buffer.IsSingleSegment)
+        {
+            return TryReadSplitHeader(buffer, role, options, out header, out error);
+        }
 
+        return DecodeAndValidate(first, role, options, out header, out error);
+    }
+
+    // A header split across segments is gathered into a small stack buffer first; the hot path never pays for it.
+    private static OperationStatus TryReadSplitHeader(in ReadOnlySequence<byte> buffer, WebSocketRole role, FrameReaderOptions options, out FrameHeader header, out ProtocolError error)
+    {
+        Span<byte> scratch = stackalloc byte[WebSocketFrameWriter.MaxHeaderLength];
+        return DecodeAndValidate(Gather(buffer, scratch), role, options, out header, out error);
+    }
+
+    private static OperationStatus DecodeAndValidate(ReadOnlySpan<byte> bytes, WebSocketRole role, FrameReaderOptions options, out FrameHeader header, out ProtocolError error)
+    {
+        error = default;
         if (!TryDecodeHeader(bytes, out header))
         {
             return OperationStatus.NeedMoreData;
         }
 
-        if (!ValidateHeader(header, role, options, out error))
-        {
-            return OperationStatus.InvalidData;
-        }
-
-        return OperationStatus.Done;
+        return ValidateHeader(header, role, options, out error) ? OperationStatus.Done : OperationStatus.InvalidData;
     }
 
     private FrameReadStatus ReadHeader(ref ReadOnlySequence<byte> buffer, out FrameSegment segment, out ProtocolError error)
