@@ -140,7 +140,7 @@ public sealed class NetworkFuzzTests(ITestOutputHelper output)
     }
 
     private static string Summary(NetworkFuzzer fuzzer) =>
-        string.Join(", ", fuzzer.Outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}: {o.Value}"));
+        string.Join(", ", fuzzer.Outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}: {o.Value} (mean {fuzzer.Milliseconds.GetValueOrDefault(o.Key) / o.Value:F0} ms)"));
 
     private void Log(string line)
     {

@@ -24,6 +24,9 @@ internal sealed class NetworkFuzzer(IPEndPoint endPoint, string host, string pat
 
     public ConcurrentDictionary<string, int> Outcomes { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The total time connections with each outcome took, to spot a reaction that is legal but slow.</summary>
+    public ConcurrentDictionary<string, double> Milliseconds { get; } = new(StringComparer.Ordinal);
+
     public static NetworkFuzzer FromUrl(string url)
     {
         var uri = new Uri(url);
@@ -35,6 +38,7 @@ internal sealed class NetworkFuzzer(IPEndPoint endPoint, string host, string pat
     /// <summary>Runs one fuzz connection for <paramref name="seed"/> and returns its outcome; throws <see cref="FuzzFailure"/> on an illegal reaction.</summary>
     public async Task<string> RunAsync(int seed)
     {
+        long startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         var random = new Random(seed);
         byte[] stream = FuzzStreams.Mutated(random);
         var expected = EchoModel.Run(stream);
@@ -137,6 +141,8 @@ internal sealed class NetworkFuzzer(IPEndPoint endPoint, string host, string pat
         }
 
         Outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
+        double elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds;
+        Milliseconds.AddOrUpdate(outcome, elapsed, (_, total) => total + elapsed);
         return outcome;
     }
 
