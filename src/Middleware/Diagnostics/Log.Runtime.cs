@@ -35,4 +35,7 @@ internal static partial class Log
 
     [LoggerMessage(9, LogLevel.Debug, "WibeSocket {ConnectionId} aborted: a send was cancelled after its frame had started.", EventName = "SendCancelledMidFrame")]
     public static partial void SendCancelledMidFrame(ILogger logger, string connectionId);
+
+    [LoggerMessage(10, LogLevel.Debug, "WibeSocket {ConnectionId} handler stopped: it sent after the connection began closing ({State}).", EventName = "HandlerStoppedByClose")]
+    public static partial void HandlerStoppedByClose(ILogger logger, string connectionId, WibeSocketState state);
 }

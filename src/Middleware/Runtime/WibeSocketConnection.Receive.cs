@@ -29,6 +29,11 @@ internal sealed partial class WibeSocketConnection
     private bool _loopHoldsInPlaceBytes;
     private int _wakeRequested;
     private bool _failedByPeer;
+    private ProtocolError? _deferredFailure;
+    private readonly TaskCompletionSource _deferredFailureSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // How long a failure's close frame may wait for the handler to take the messages that arrived before it.
+    private static readonly TimeSpan DeferredFailureBound = TimeSpan.FromSeconds(1);
     private Task _closeReply = Task.CompletedTask;
 
     // How long a failed connection waits for the peer to close after our close frame (RFC 6455 section 7.1.7).
@@ -36,16 +41,22 @@ internal sealed partial class WibeSocketConnection
 
     public override ValueTask<WibeSocketMessage> ReceiveAsync(CancellationToken cancellationToken = default)
     {
+        WibeSocketMessage message;
         lock (_gate)
         {
             ReleaseCurrentLocked();
-            if (TryDequeueLocked(out var message))
+            if (!TryDequeueLocked(out message))
             {
-                return ValueTask.FromResult(message);
+                return ReceiveSlowAsync(cancellationToken);
             }
         }
 
-        return ReceiveSlowAsync(cancellationToken);
+        if (message.IsClose)
+        {
+            SendDeferredFailure();
+        }
+
+        return ValueTask.FromResult(message);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -60,18 +71,27 @@ internal sealed partial class WibeSocketConnection
 
         while (true)
         {
+            bool dequeued;
+            WibeSocketMessage message;
             lock (_gate)
             {
-                if (TryDequeueLocked(out var message))
-                {
-                    return message;
-                }
+                dequeued = TryDequeueLocked(out message);
 
                 // The connection went idle with the last message released: let the loop give its buffer back.
-                if (_loopHoldsInPlaceBytes)
+                if (!dequeued && _loopHoldsInPlaceBytes)
                 {
                     WakeReadLoopLocked();
                 }
+            }
+
+            if (dequeued)
+            {
+                if (message.IsClose)
+                {
+                    SendDeferredFailure();
+                }
+
+                return message;
             }
 
             cancellationToken.ThrowIfCancellationRequested();
@@ -212,6 +232,16 @@ internal sealed partial class WibeSocketConnection
     /// </summary>
     private async Task DrainAfterFailureAsync()
     {
+        try
+        {
+            await _deferredFailureSent.Task.WaitAsync(DeferredFailureBound, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The handler did not take the earlier messages in time (a send-only handler never asks): close now.
+            SendDeferredFailure();
+        }
+
         var linger = _options.CloseTimeout < FailureLinger ? _options.CloseTimeout : FailureLinger;
         using var deadline = new CancellationTokenSource(linger, _time);
         bool flooded = false;
@@ -374,6 +404,7 @@ internal sealed partial class WibeSocketConnection
             if (reply)
             {
                 _state = WibeSocketState.CloseReceived;
+                _closeReceivedAt = _time.GetTimestamp();
                 _closeStatus = status;
                 _closeDescription = reason;
                 _closeReason = CloseReasons.ClientClosed;
@@ -421,20 +452,47 @@ internal sealed partial class WibeSocketConnection
     {
         _failedByPeer = true;
         Log.ProtocolError(_logger, ConnectionId, error.Name, error.CloseStatus, error.Reason);
+        bool closeNow;
         lock (_gate)
         {
             _closeReason = CloseReasons.For(error.CloseStatus);
 
-            // Section 7.1.7: after failing, process no more data from the peer, including messages not yet handed out.
-            while (_pending.TryDequeue(out var dropped))
+            // Messages that arrived whole before the bad frame are still handed out, and the close frame follows
+            // their replies (section 7.1.7 forbids processing data after the failure, not before it). The close waits
+            // for the handler to take them, at most DeferredFailureBound.
+            closeNow = _pending.Count == 0;
+            if (!closeNow)
             {
-                dropped.Owned?.Dispose();
+                _deferredFailure = error;
             }
-
-            _ownedPendingBytes = 0;
         }
 
+        if (closeNow)
+        {
+            SendFailureClose(error);
+        }
+    }
+
+    private void SendFailureClose(in ProtocolError error)
+    {
+        _deferredFailureSent.TrySetResult();
         _ = SendCloseAsync(error.CloseStatus, error.Reason, CloseReasons.For(error.CloseStatus)).AsTask();
+    }
+
+    // The handler has taken every message that preceded a failure: the failure's close frame goes out now.
+    private void SendDeferredFailure()
+    {
+        ProtocolError? failure;
+        lock (_gate)
+        {
+            failure = _deferredFailure;
+            _deferredFailure = null;
+        }
+
+        if (failure is { } error)
+        {
+            SendFailureClose(error);
+        }
     }
 
     /// <summary>

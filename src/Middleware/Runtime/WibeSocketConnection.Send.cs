@@ -303,7 +303,7 @@ internal sealed partial class WibeSocketConnection
         var state = State;
         if (state != WibeSocketState.Open)
         {
-            throw new InvalidOperationException($"The WebSocket cannot send data in state {state} (RFC 6455 section 5.5.1: no data after a close frame).");
+            throw new WibeSocketClosedException(state);
         }
     }
 

@@ -36,6 +36,7 @@ internal sealed partial class WibeSocketConnection : WibeSocket
     private string? _closeDescription;
     private string _closeReason = CloseReasons.TransportEnded;
     private long _closeSentAt;
+    private long _closeReceivedAt;
     private int _aborted;
 
     private WibeSocketConnection(ConnectionSetup setup)
@@ -104,6 +105,11 @@ internal sealed partial class WibeSocketConnection : WibeSocket
             // A handler that returns while the connection is open ends it with a normal close (RFC 6455 section 7.1.2).
             await CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).ConfigureAwait(false);
         }
+        catch (WibeSocketClosedException ex) when (State != WibeSocketState.Open)
+        {
+            // The handler raced the close (the peer's, a failure's, or an abort) with a send: an ordinary end.
+            Log.HandlerStoppedByClose(_logger, ConnectionId, ex.State);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException || !_closedCts.IsCancellationRequested)
         {
             Log.HandlerFailed(_logger, ConnectionId, ex);
@@ -152,10 +158,12 @@ internal sealed partial class WibeSocketConnection : WibeSocket
     {
         WibeSocketState state;
         long closeSentAt;
+        long closeReceivedAt;
         lock (_gate)
         {
             state = _state;
             closeSentAt = _closeSentAt;
+            closeReceivedAt = _closeReceivedAt;
         }
 
         if (state is WibeSocketState.Closed or WibeSocketState.Aborted)
@@ -163,7 +171,12 @@ internal sealed partial class WibeSocketConnection : WibeSocket
             return;
         }
 
-        if (state == WibeSocketState.CloseSent && _time.GetElapsedTime(closeSentAt, now) >= _options.CloseTimeout)
+        // A close handshake in either direction ends within CloseTimeout: after our close we wait for theirs, and after
+        // theirs our reply may be stuck behind a peer that stopped reading.
+        bool closeOverdue =
+            (state == WibeSocketState.CloseSent && _time.GetElapsedTime(closeSentAt, now) >= _options.CloseTimeout)
+            || (state == WibeSocketState.CloseReceived && _time.GetElapsedTime(closeReceivedAt, now) >= _options.CloseTimeout);
+        if (closeOverdue)
         {
             Log.CloseTimeout(_logger, ConnectionId, _options.CloseTimeout);
             AbortCore(CloseReasons.CloseTimeout);
@@ -262,11 +275,36 @@ internal sealed partial class WibeSocketConnection : WibeSocket
 
         TryCancelClosedToken();
         ReleaseReceiveBuffers();
-        DisposeCompression();
-        if (_setup.OwnsTransport)
+
+        // A frame may still be on its way out (a close reply, a failure's close written from the handler's side). Wait
+        // for it, bounded, before the transport is completed (by us, or by Kestrel once the handler returns) and
+        // before the codec it may be using is disposed. Sends arriving later see the final state and are refused.
+        bool locked = Volatile.Read(ref _aborted) == 0
+            && await _frameLock.WaitAsync(_options.CloseTimeout).ConfigureAwait(false);
+        try
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
-            await _input.CompleteAsync().ConfigureAwait(false);
+            if (locked)
+            {
+                await _output.FlushAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (IsTransportException(ex))
+        {
+            Log.TransportEnded(_logger, ConnectionId, ex.Message);
+        }
+        finally
+        {
+            DisposeCompression();
+            if (_setup.OwnsTransport)
+            {
+                await _output.CompleteAsync().ConfigureAwait(false);
+                await _input.CompleteAsync().ConfigureAwait(false);
+            }
+
+            if (locked)
+            {
+                _frameLock.Release();
+            }
         }
 
         // The two SemaphoreSlims are left to the GC: they own no handle (AvailableWaitHandle is never used), and a

@@ -94,6 +94,34 @@ public sealed class ProtocolErrorTests(ProtocolErrorServer server) : IClassFixtu
         await AssertServerStillServesAsync();
     }
 
+    // R6455-7.1.7: failing the connection stops processing of what follows the bad frame, not of what came before
+    // it. Messages that arrived whole before the violation, in the same TCP write, are still handed to the handler,
+    // and the close frame follows their echoes (Autobahn grades dropping them NON-STRICT, e.g. cases 3.2 and 4.1.3).
+    [Fact]
+    public async Task MessagesBeforeViolation_AreEchoedBeforeTheClose()
+    {
+        await using (var client = await RawWebSocketClient.ConnectAsync(server.App.Port, "/echo"))
+        {
+            var writer = new System.Buffers.ArrayBufferWriter<byte>();
+            WebSocketFrameWriter.WriteFrame(writer, WebSocketRole.Client, WebSocketOpcode.Text, fin: true, rsv1: false, "first"u8);
+            WebSocketFrameWriter.WriteFrame(writer, WebSocketRole.Client, WebSocketOpcode.Text, fin: true, rsv1: false, "second"u8);
+            WebSocketFrameWriter.WriteFrame(writer, WebSocketRole.Client, (WebSocketOpcode)0x3, fin: true, rsv1: false, "reserved opcode"u8);
+            await client.SendRawAsync(writer.WrittenMemory);
+
+            var first = await client.ReceiveFrameAsync();
+            Assert.Equal(WebSocketOpcode.Text, first.Opcode);
+            Assert.Equal("first", System.Text.Encoding.UTF8.GetString(first.Payload));
+            var second = await client.ReceiveFrameAsync();
+            Assert.Equal("second", System.Text.Encoding.UTF8.GetString(second.Payload));
+            var close = await client.ReceiveFrameAsync();
+            Assert.Equal(WebSocketOpcode.Close, close.Opcode);
+            Assert.Equal((ushort)1002, close.CloseCode);
+            await client.ExpectEndAsync();
+        }
+
+        await AssertServerStillServesAsync();
+    }
+
     private static Task SendViolationAsync(RawWebSocketClient client, string violation)
     {
         byte[] filler = new byte[ProtocolErrorServer.MaxFrame];

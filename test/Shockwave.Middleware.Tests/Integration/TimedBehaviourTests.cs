@@ -122,6 +122,44 @@ public sealed class TimedBehaviourTests
         Assert.Equal("close_timeout", closed.Value("CloseReason"));
     }
 
+    // R6455-7.1.1: the close handshake ends within CloseTimeout in both directions. A peer that sends its close and
+    // then stops reading leaves the server's reply stuck behind data it was sending; without a deadline on the
+    // CloseReceived state that connection would stay open for ever (regression test).
+    [Fact]
+    public async Task PeerClosesThenStopsReading_ReplyStuck_AbortedAfterCloseTimeout()
+    {
+        var clock = new ManualTimeProvider();
+        await using var app = await StartAsync(clock, async (socket, ct) =>
+        {
+            var chunk = new byte[64 * 1024];
+            try
+            {
+                while (!ct.IsCancellationRequested)
+                {
+                    await socket.SendAsync(chunk, WebSocketMessageKind.Binary, ct);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException)
+            {
+                // The connection ended or the close arrived: stop sending.
+            }
+        });
+        await using var client = await RawWebSocketClient.ConnectAsync(app.Port, "/ws");
+        await client.SendCloseAsync(1000, "bye, and I stop reading");
+
+        // The server floods a client that never reads, so its close reply cannot be flushed. Time passes until the
+        // close deadline fires; it must, within a bounded number of heartbeat ticks.
+        for (int second = 0; second < 30 && app.Logs.Events(CloseTimedOut).Count == 0; second++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(50);
+        }
+
+        Assert.Single(app.Logs.Events(CloseTimedOut));
+        var closed = await app.Logs.WaitForEventAsync(ConnectionClosed);
+        Assert.Equal("close_timeout", closed.Value("CloseReason"));
+    }
+
     private static Task<KestrelApp> StartAsync(ManualTimeProvider clock, Func<WibeSocket, CancellationToken, Task> handler, TimeSpan? keepAlive = null) =>
         KestrelApp.StartAsync(e => e.MapWibeSocket("/ws", handler), new TestAppOptions
         {
