@@ -9,9 +9,11 @@ namespace Shockwave.Runtime;
 internal sealed class AsyncSignal : IValueTaskSource
 {
     private readonly Lock _gate = new();
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<bool> _core;
     private bool _signalled;
     private bool _waiting;
+
+    public AsyncSignal() => _core = new ManualResetValueTaskSourceCore<bool> { RunContinuationsAsynchronously = true };
 
     public ValueTask WaitAsync()
     {

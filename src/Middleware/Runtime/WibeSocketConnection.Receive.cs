@@ -9,6 +9,7 @@ internal sealed partial class WibeSocketConnection
 {
     private readonly WebSocketFrameReader _frameReader;
     private readonly ReceiveLease _lease = new();
+    // Continuations run asynchronously: a handler busy with CPU work must never hold up the read loop (pings and closes).
     private readonly AsyncSignal _messageAvailable = new();
     private readonly AsyncSignal _readAheadDrained = new();
     private readonly Queue<PendingMessage> _pending = new();
@@ -29,6 +30,7 @@ internal sealed partial class WibeSocketConnection
     private bool _loopHoldsInPlaceBytes;
     private int _wakeRequested;
     private bool _failedByPeer;
+    private bool _messagesEnqueued;
     private ProtocolError? _deferredFailure;
     private readonly TaskCompletionSource _deferredFailureSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -297,6 +299,22 @@ internal sealed partial class WibeSocketConnection
     /// <summary>Parses everything new in the buffer. Returns false when the loop must stop reading.</summary>
     private bool ProcessBuffer(ReadOnlySequence<byte> buffer)
     {
+        try
+        {
+            return ParseBuffer(buffer);
+        }
+        finally
+        {
+            if (_messagesEnqueued)
+            {
+                _messagesEnqueued = false;
+                _messageAvailable.Set();
+            }
+        }
+    }
+
+    private bool ParseBuffer(ReadOnlySequence<byte> buffer)
+    {
         var unparsed = buffer.Slice(_parsedAbs - _consumedAbs);
         while (true)
         {
@@ -364,6 +382,7 @@ internal sealed partial class WibeSocketConnection
         return true;
     }
 
+    // The handler is signalled once per parsed buffer (ProcessBuffer), not per message.
     private void Enqueue(in PendingMessage message)
     {
         lock (_gate)
@@ -375,7 +394,7 @@ internal sealed partial class WibeSocketConnection
             }
         }
 
-        _messageAvailable.Set();
+        _messagesEnqueued = true;
     }
 
     private bool OnControlFrame(in FrameSegment segment)

@@ -20,15 +20,84 @@ internal sealed partial class WibeSocketConnection
     private readonly byte[] _owedPongPayload = new byte[125];
     private int _owedPongLength = -1;
     private bool _owedPing;
+
+    // Non-zero while a control frame is owed: lets the send path skip _gate when nothing is (the common case).
+    private volatile int _owedControl;
     private WibeSocketMessageWriterImpl? _messageWriter;
 
     public override ValueTask SendAsync(ReadOnlyMemory<byte> payload, WebSocketMessageKind kind, CancellationToken cancellationToken = default) =>
         SendAsync(new ReadOnlySequence<byte>(payload), kind, cancellationToken);
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public override async ValueTask SendAsync(ReadOnlySequence<byte> payload, WebSocketMessageKind kind, CancellationToken cancellationToken = default)
+    public override ValueTask SendAsync(ReadOnlySequence<byte> payload, WebSocketMessageKind kind, CancellationToken cancellationToken = default)
     {
         ThrowIfCannotSend();
+        return TrySendSmallFrame(payload, kind, cancellationToken, out var sent) ? sent : SendSlowAsync(payload, kind, cancellationToken);
+    }
+
+    /// <summary>
+    /// The common case without any async machinery: nobody else is sending, the message is one small uncompressed
+    /// frame, and its flush is deferred to the burst's end. Returns false when the slow path must take over.
+    /// </summary>
+    private bool TrySendSmallFrame(in ReadOnlySequence<byte> payload, WebSocketMessageKind kind, CancellationToken cancellationToken, out ValueTask sent)
+    {
+        sent = default;
+        if (payload.Length > FlushSliceSize || ShouldCompress(payload.Length) || !_messageLock.Wait(0, CancellationToken.None))
+        {
+            return false;
+        }
+
+        if (!_frameLock.Wait(0, CancellationToken.None))
+        {
+            _messageLock.Release();
+            return false;
+        }
+
+        ValueTask flush;
+        try
+        {
+            ThrowIfCannotSend();
+            WebSocketFrameWriter.WriteFrame(_output, ToOpcode(kind), fin: true, rsv1: false, payload, maskKey: null);
+            WriteOwedControlFrames();
+            flush = FlushOrScheduleAsync(cancellationToken);
+        }
+        catch
+        {
+            ReleaseFrameLock();
+            _messageLock.Release();
+            throw;
+        }
+
+        if (flush.IsCompletedSuccessfully)
+        {
+            ReleaseFrameLock();
+            _messageLock.Release();
+            _metrics.MessageSent(kind);
+            return true;
+        }
+
+        sent = CompleteSmallFrameAsync(flush, kind);
+        return true;
+    }
+
+    // The inline flush (past the deferral budget) is pending: both locks stay held until it completes (back-pressure).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask CompleteSmallFrameAsync(ValueTask flush, WebSocketMessageKind kind)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+            _metrics.MessageSent(kind);
+        }
+        finally
+        {
+            ReleaseFrameLock();
+            _messageLock.Release();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendSlowAsync(ReadOnlySequence<byte> payload, WebSocketMessageKind kind, CancellationToken cancellationToken)
+    {
         if (!_messageLock.Wait(0, CancellationToken.None))
         {
             await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -167,6 +236,7 @@ internal sealed partial class WibeSocketConnection
         {
             payload.CopyTo(_owedPongPayload);
             _owedPongLength = (int)payload.Length;
+            _owedControl = 1;
         }
 
         TrySendOwedControlFrames();
@@ -202,6 +272,7 @@ internal sealed partial class WibeSocketConnection
 
             _pingSentAt = now;
             _owedPing = true;
+            _owedControl = 1;
         }
 
         TrySendOwedControlFrames();
@@ -248,6 +319,11 @@ internal sealed partial class WibeSocketConnection
     // Called with _frameLock held.
     private void WriteOwedControlFrames()
     {
+        if (_owedControl == 0)
+        {
+            return;
+        }
+
         Span<byte> pong = stackalloc byte[125];
         int pongLength;
         bool ping;
@@ -267,6 +343,7 @@ internal sealed partial class WibeSocketConnection
 
             _owedPongLength = -1;
             _owedPing = false;
+            _owedControl = 0;
         }
 
         if (pongLength >= 0)
@@ -286,13 +363,7 @@ internal sealed partial class WibeSocketConnection
 
         // A control frame owed while the lock was held but after its holder wrote the owed ones would otherwise wait
         // for the next send.
-        bool owed;
-        lock (_gate)
-        {
-            owed = _owedPongLength >= 0 || _owedPing;
-        }
-
-        if (owed && Volatile.Read(ref _aborted) == 0)
+        if (_owedControl != 0 && Volatile.Read(ref _aborted) == 0)
         {
             TrySendOwedControlFrames();
         }
