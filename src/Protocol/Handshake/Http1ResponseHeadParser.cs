@@ -58,40 +58,7 @@ public sealed class Http1ResponseHeadParser
     /// <returns>The parse status.</returns>
     public Http1ParseStatus TryParse(ref ReadOnlySequence<byte> buffer, out Http1ResponseHead? head, out Http1HeadError error)
     {
-        head = null;
-        var status = _scanner.Scan(buffer, MaxHeadSize, out long start, out long end, out error);
-        if (status == Http1ParseStatus.NeedMoreData)
-        {
-            return status;
-        }
-
-        _scanner.Reset();
-        if (status != Http1ParseStatus.Done)
-        {
-            return status;
-        }
-
-        var bytes = Http1HeadSyntax.GetContiguous(buffer.Slice(start, end - start), out byte[]? rented);
-        try
-        {
-            error = Parse(bytes, out head);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-
-        if (error != Http1HeadError.None)
-        {
-            head = null;
-            return Http1ParseStatus.InvalidData;
-        }
-
-        buffer = buffer.Slice(end);
-        return Http1ParseStatus.Done;
+        return Http1HeadSyntax.TryParseHead(ref _scanner, ref buffer, MaxHeadSize, Parse, out head, out error);
     }
 
     private static Http1HeadError Parse(ReadOnlySpan<byte> bytes, out Http1ResponseHead? head)
