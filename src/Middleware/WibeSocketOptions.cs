@@ -12,6 +12,8 @@ public sealed class WibeSocketOptions
 {
     private List<string> _allowedOrigins = [];
     private List<string> _subProtocols = [];
+    private FrameReaderOptions? _readerOptions;
+    private FrameReaderOptions? _compressedReaderOptions;
 
     /// <summary>The largest frame payload accepted. The default is 16 MiB; a larger frame closes with 1009.</summary>
     public long MaxFramePayloadLength { get; set; } = 16 * 1024 * 1024;
@@ -82,14 +84,21 @@ public sealed class WibeSocketOptions
         clone._allowedOrigins = [.. _allowedOrigins];
         clone._subProtocols = [.. _subProtocols];
         clone.Compression = Compression with { };
+        clone._readerOptions = null;
+        clone._compressedReaderOptions = null;
         return clone;
     }
 
-    internal FrameReaderOptions ToFrameReaderOptions(bool compressionNegotiated) => new()
+    // Built once per options instance (an endpoint's options are fixed once it serves), not once per connection.
+    internal FrameReaderOptions ToFrameReaderOptions(bool compressionNegotiated) => compressionNegotiated
+        ? _compressedReaderOptions ??= CreateReaderOptions(allowCompressedMessages: true)
+        : _readerOptions ??= CreateReaderOptions(allowCompressedMessages: false);
+
+    private FrameReaderOptions CreateReaderOptions(bool allowCompressedMessages) => new()
     {
         MaxFramePayloadLength = MaxFramePayloadLength,
         MaxMessageSize = MaxMessageSize,
         MaxFragmentsPerMessage = MaxFragmentsPerMessage,
-        AllowCompressedMessages = compressionNegotiated,
+        AllowCompressedMessages = allowCompressedMessages,
     };
 }

@@ -32,7 +32,7 @@ internal sealed partial class WibeSocketConnection
     private bool _failedByPeer;
     private bool _messagesEnqueued;
     private ProtocolError? _deferredFailure;
-    private readonly TaskCompletionSource _deferredFailureSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _deferredFailureSent; // only when a failure's close waits for the handler
 
     // How long a failure's close frame may wait for the handler to take the messages that arrived before it.
     private static readonly TimeSpan DeferredFailureBound = TimeSpan.FromSeconds(1);
@@ -236,7 +236,10 @@ internal sealed partial class WibeSocketConnection
     {
         try
         {
-            await _deferredFailureSent.Task.WaitAsync(DeferredFailureBound, _time).ConfigureAwait(false);
+            if (_deferredFailureSent is { } deferred)
+            {
+                await deferred.Task.WaitAsync(DeferredFailureBound, _time).ConfigureAwait(false);
+            }
         }
         catch (TimeoutException)
         {
@@ -483,6 +486,7 @@ internal sealed partial class WibeSocketConnection
             if (!closeNow)
             {
                 _deferredFailure = error;
+                _deferredFailureSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
         }
 
@@ -494,7 +498,7 @@ internal sealed partial class WibeSocketConnection
 
     private void SendFailureClose(in ProtocolError error)
     {
-        _deferredFailureSent.TrySetResult();
+        Volatile.Read(ref _deferredFailureSent)?.TrySetResult();
         _ = SendCloseAsync(error.CloseStatus, error.Reason, CloseReasons.For(error.CloseStatus)).AsTask();
     }
 

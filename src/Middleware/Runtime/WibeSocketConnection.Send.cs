@@ -17,7 +17,7 @@ internal sealed partial class WibeSocketConnection
     private readonly SemaphoreSlim _frameLock = new(1, 1);
 
     // Control frames owed to the peer, written by whoever holds _frameLock next (guarded by _gate).
-    private readonly byte[] _owedPongPayload = new byte[125];
+    private byte[]? _owedPongPayload; // allocated on the first ping, so an idle connection does not carry it
     private int _owedPongLength = -1;
     private bool _owedPing;
 
@@ -234,6 +234,7 @@ internal sealed partial class WibeSocketConnection
     {
         lock (_gate)
         {
+            _owedPongPayload ??= new byte[125];
             payload.CopyTo(_owedPongPayload);
             _owedPongLength = (int)payload.Length;
             _owedControl = 1;

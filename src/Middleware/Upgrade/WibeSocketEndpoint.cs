@@ -202,7 +202,8 @@ internal sealed class WibeSocketEndpoint
         return new ConnectionSetup
         {
             Transport = transport,
-            ConnectionId = context.Connection.Id + ":" + context.TraceIdentifier,
+            // Kestrel's trace identifier is "<connection id>:<request number>": unique, and already allocated.
+            ConnectionId = context.TraceIdentifier,
             Options = options,
             Runtime = runtime,
             TransportName = raw ? TransportNames.KestrelTransport : TransportNames.UpgradeStream,
