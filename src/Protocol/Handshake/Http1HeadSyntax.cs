@@ -267,54 +267,6 @@ internal static class Http1HeadSyntax
         }
     }
 
-    /// <summary>Parses the bytes of one complete head into a request or response head.</summary>
-    internal delegate Http1HeadError HeadParser<T>(ReadOnlySpan<byte> bytes, out T? head)
-        where T : class;
-
-    /// <summary>
-    /// The flow both head parsers share: scan for the end of the head within the size limit, make its bytes contiguous
-    /// (renting only when the head spans segments), parse them, and on success advance the buffer past the head so
-    /// whatever followed it (frames pipelined after the handshake) stays in the buffer.
-    /// </summary>
-    public static Http1ParseStatus TryParseHead<T>(ref Http1HeadScanner scanner, ref ReadOnlySequence<byte> buffer, int maxHeadSize, HeadParser<T> parse, out T? head, out Http1HeadError error)
-        where T : class
-    {
-        head = null;
-        var status = scanner.Scan(buffer, maxHeadSize, out long start, out long end, out error);
-        if (status == Http1ParseStatus.NeedMoreData)
-        {
-            return status;
-        }
-
-        scanner.Reset();
-        if (status != Http1ParseStatus.Done)
-        {
-            return status;
-        }
-
-        var bytes = GetContiguous(buffer.Slice(start, end - start), out byte[]? rented);
-        try
-        {
-            error = parse(bytes, out head);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-
-        if (error != Http1HeadError.None)
-        {
-            head = null;
-            return Http1ParseStatus.InvalidData;
-        }
-
-        buffer = buffer.Slice(end);
-        return Http1ParseStatus.Done;
-    }
-
     /// <summary>Gives the contiguous bytes of a head, copying into <paramref name="rented"/> only when the head spans segments.</summary>
     public static ReadOnlySpan<byte> GetContiguous(in ReadOnlySequence<byte> head, out byte[]? rented)
     {

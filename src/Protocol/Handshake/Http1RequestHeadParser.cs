@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 
 namespace Shockwave.Protocol.Handshake;
@@ -95,11 +94,11 @@ public sealed class Http1RequestHead
 /// </para>
 /// <para>
 /// An instance keeps how far it has scanned between calls, so every byte is examined once however the data is split.
-/// Use one instance per connection, or call <see cref="Reset"/>; it is not thread-safe. It resets itself after any result
+/// Use one instance per connection, or call <see cref="Http1HeadParser{THead}.Reset"/>; it is not thread-safe. It resets itself after any result
 /// other than <see cref="Http1ParseStatus.NeedMoreData"/>.
 /// </para>
 /// </remarks>
-public sealed class Http1RequestHeadParser
+public sealed class Http1RequestHeadParser : Http1HeadParser<Http1RequestHead>
 {
     /// <summary>
     /// The default limit on the head's size: 8 KiB. A browser's upgrade request is well under 2 KiB unless it carries large
@@ -107,57 +106,26 @@ public sealed class Http1RequestHeadParser
     /// </summary>
     public const int DefaultMaxHeadSize = 8 * 1024;
 
-    private Http1HeadScanner _scanner;
-
     /// <summary>Creates a parser.</summary>
     /// <param name="maxHeadSize">
     /// The largest head accepted, in bytes, from the first byte to the empty line inclusive (the limit is inclusive).
     /// Defaults to <see cref="DefaultMaxHeadSize"/>.
     /// </param>
     public Http1RequestHeadParser(int maxHeadSize = DefaultMaxHeadSize)
+        : base(maxHeadSize)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxHeadSize);
-        MaxHeadSize = maxHeadSize;
     }
 
-    /// <summary>The largest head accepted, in bytes.</summary>
-    public int MaxHeadSize { get; }
-
-    /// <summary>Forgets a partially scanned head, to parse a new one from the start of a buffer.</summary>
-    public void Reset() => _scanner.Reset();
-
-    /// <summary>Tries to parse a request head from the start of <paramref name="buffer"/>.</summary>
-    /// <param name="buffer">
-    /// The received bytes, from the start of the head. On <see cref="Http1ParseStatus.Done"/> it is advanced past the head,
-    /// so it holds whatever the client sent after it; otherwise it is left unchanged.
-    /// </param>
-    /// <param name="head">The parsed head when the result is <see cref="Http1ParseStatus.Done"/>, else null.</param>
-    /// <param name="error">The broken rule for <see cref="Http1ParseStatus.InvalidData"/> and <see cref="Http1ParseStatus.HeadTooLarge"/>.</param>
-    /// <returns>The parse status.</returns>
-    public Http1ParseStatus TryParse(ref ReadOnlySequence<byte> buffer, out Http1RequestHead? head, out Http1HeadError error)
-    {
-        return Http1HeadSyntax.TryParseHead(ref _scanner, ref buffer, MaxHeadSize, Parse, out head, out error);
-    }
-
-    private static Http1HeadError Parse(ReadOnlySpan<byte> bytes, out Http1RequestHead? head)
+    private protected override Http1HeadError ParseStartLine(ReadOnlySpan<byte> line, Http1HeadFieldsParser fields, out Http1RequestHead? head)
     {
         head = null;
-        int lf = bytes.IndexOf((byte)'\n');
-        var error = ParseRequestLine(bytes[..(lf - 1)], out string method, out string target, out var version);
-        if (error != Http1HeadError.None)
+        var error = ParseRequestLine(line, out string method, out string target, out var version);
+        if (error == Http1HeadError.None && (error = fields.Parse(out var headers)) == Http1HeadError.None)
         {
-            return error;
+            head = new Http1RequestHead(method, target, version, headers);
         }
 
-        var fields = new List<KeyValuePair<string, string>>();
-        error = Http1HeadSyntax.ParseFields(bytes[(lf + 1)..], fields);
-        if (error != Http1HeadError.None)
-        {
-            return error;
-        }
-
-        head = new Http1RequestHead(method, target, version, new Http1HeaderCollection(fields));
-        return Http1HeadError.None;
+        return error;
     }
 
     // RFC 9112 section 3: request-line = method SP request-target SP HTTP-version.

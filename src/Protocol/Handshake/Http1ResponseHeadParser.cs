@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Shockwave.Protocol.Handshake;
 
 /// <summary>A parsed HTTP/1.x response head: status line and field lines.</summary>
@@ -30,56 +28,25 @@ public sealed class Http1ResponseHead
 /// An incremental, sans-I/O parser of an HTTP/1.1 response head, for the test and conformance clients reading the
 /// server's answer to an upgrade request. Same line rules, size limit and reuse rules as <see cref="Http1RequestHeadParser"/>.
 /// </summary>
-public sealed class Http1ResponseHeadParser
+public sealed class Http1ResponseHeadParser : Http1HeadParser<Http1ResponseHead>
 {
-    private Http1HeadScanner _scanner;
-
     /// <summary>Creates a parser.</summary>
     /// <param name="maxHeadSize">The largest head accepted, in bytes, inclusive. Defaults to <see cref="Http1RequestHeadParser.DefaultMaxHeadSize"/>.</param>
     public Http1ResponseHeadParser(int maxHeadSize = Http1RequestHeadParser.DefaultMaxHeadSize)
+        : base(maxHeadSize)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxHeadSize);
-        MaxHeadSize = maxHeadSize;
     }
 
-    /// <summary>The largest head accepted, in bytes.</summary>
-    public int MaxHeadSize { get; }
-
-    /// <summary>Forgets a partially scanned head.</summary>
-    public void Reset() => _scanner.Reset();
-
-    /// <summary>Tries to parse a response head from the start of <paramref name="buffer"/>.</summary>
-    /// <param name="buffer">
-    /// The received bytes. On <see cref="Http1ParseStatus.Done"/> it is advanced past the head, so it holds any frames the
-    /// server sent right after its 101; otherwise it is left unchanged.
-    /// </param>
-    /// <param name="head">The parsed head when the result is <see cref="Http1ParseStatus.Done"/>, else null.</param>
-    /// <param name="error">The broken rule for <see cref="Http1ParseStatus.InvalidData"/> and <see cref="Http1ParseStatus.HeadTooLarge"/>.</param>
-    /// <returns>The parse status.</returns>
-    public Http1ParseStatus TryParse(ref ReadOnlySequence<byte> buffer, out Http1ResponseHead? head, out Http1HeadError error)
-    {
-        return Http1HeadSyntax.TryParseHead(ref _scanner, ref buffer, MaxHeadSize, Parse, out head, out error);
-    }
-
-    private static Http1HeadError Parse(ReadOnlySpan<byte> bytes, out Http1ResponseHead? head)
+    private protected override Http1HeadError ParseStartLine(ReadOnlySpan<byte> line, Http1HeadFieldsParser fields, out Http1ResponseHead? head)
     {
         head = null;
-        int lf = bytes.IndexOf((byte)'\n');
-        var error = ParseStatusLine(bytes[..(lf - 1)], out var version, out int statusCode, out string reason);
-        if (error != Http1HeadError.None)
+        var error = ParseStatusLine(line, out var version, out int statusCode, out string reason);
+        if (error == Http1HeadError.None && (error = fields.Parse(out var headers)) == Http1HeadError.None)
         {
-            return error;
+            head = new Http1ResponseHead(version, statusCode, reason, headers);
         }
 
-        var fields = new List<KeyValuePair<string, string>>();
-        error = Http1HeadSyntax.ParseFields(bytes[(lf + 1)..], fields);
-        if (error != Http1HeadError.None)
-        {
-            return error;
-        }
-
-        head = new Http1ResponseHead(version, statusCode, reason, new Http1HeaderCollection(fields));
-        return Http1HeadError.None;
+        return error;
     }
 
     // RFC 9112 section 4: status-line = HTTP-version SP status-code SP [ reason-phrase ]. The second SP is required even
