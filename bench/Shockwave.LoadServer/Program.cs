@@ -3,15 +3,18 @@
 // host so that everything but the WebSocket stack is equal. A second HTTP port serves /stats for the load generator:
 // allocated bytes (for bytes per message), GC heap and working set (for memory per idle connection).
 //
-//   Shockwave.LoadServer --stack shockwave|stock [--deflate] [--raw-listener] [--port 9300] [--stats-port 9399]
+//   Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec runtime|systemzlib] [--raw-listener]
+//                        [--port 9300] [--stats-port 9399]
 using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using Shockwave;
+using Shockwave.Protocol.Compression;
 
 string stack = "shockwave";
 bool deflate = false, raw = false;
+var codec = PerMessageDeflateCodec.Runtime;
 int port = 9300, statsPort = 9399;
 for (int i = 0; i < args.Length; i++)
 {
@@ -19,11 +22,12 @@ for (int i = 0; i < args.Length; i++)
     {
         case "--stack": stack = args[++i]; break;
         case "--deflate": deflate = true; break;
+        case "--codec": codec = Enum.Parse<PerMessageDeflateCodec>(args[++i], ignoreCase: true); break;
         case "--raw-listener": raw = true; break;
         case "--port": port = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--stats-port": statsPort = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default:
-            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--raw-listener] [--port N] [--stats-port N]");
+            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec runtime|systemzlib] [--raw-listener] [--port N] [--stats-port N]");
             return 2;
     }
 }
@@ -60,7 +64,11 @@ var app = builder.Build();
 
 if (stack == "shockwave")
 {
-    app.MapWibeSocket("/echo", ShockwaveEchoAsync, options => options.Compression.Enabled = deflate);
+    app.MapWibeSocket("/echo", ShockwaveEchoAsync, options =>
+    {
+        options.Compression.Enabled = deflate;
+        options.Compression.Codec = codec;
+    });
 }
 else
 {
@@ -94,7 +102,7 @@ app.MapGet("/stats", (HttpContext context) =>
 });
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"load server: stack={stack} raw={raw} deflate={deflate} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
+    $"load server: stack={stack} raw={raw} deflate={deflate} codec={codec} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
 app.Run();
 return 0;
 

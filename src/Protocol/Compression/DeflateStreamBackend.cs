@@ -38,11 +38,17 @@ internal sealed class DeflateStreamBackend : IDeflateBackend
 
     private sealed class StreamDeflater(int compressionLevel, int windowBits) : IRawDeflater
     {
-        private readonly ZLibCompressionOptions _options = new()
+        // The stream's window is always 2^15. Under a smaller negotiated window, RLE (literals and matches at distance 1
+        // only) is valid for any window of 2^8 or more; full matching is valid for a lone message that fits the window.
+        private readonly ZLibCompressionOptions _fullMatching = new()
         {
             CompressionLevel = compressionLevel,
+            CompressionStrategy = ZLibCompressionStrategy.Default,
+        };
 
-            // RLE emits literals and matches at distance 1 only: valid for any window of 2^8 or more.
+        private readonly ZLibCompressionOptions _windowSafe = new()
+        {
+            CompressionLevel = compressionLevel,
             CompressionStrategy = windowBits < PerMessageDeflateParameters.MaxWindowBits
                 ? ZLibCompressionStrategy.RunLengthEncoding
                 : ZLibCompressionStrategy.Default,
@@ -50,13 +56,17 @@ internal sealed class DeflateStreamBackend : IDeflateBackend
 
         private readonly BufferWriterStream _sink = new();
         private DeflateStream? _stream;
+        private bool _nextFitsWindow;
+
+        public void PrepareSingleMessage(int length) => _nextFitsWindow = length <= 1 << windowBits;
 
         public void CompressAndFlush(ReadOnlySpan<byte> input, IBufferWriter<byte> output)
         {
             _sink.Destination = output;
             try
             {
-                _stream ??= new DeflateStream(_sink, _options, leaveOpen: true);
+                _stream ??= new DeflateStream(_sink, _nextFitsWindow ? _fullMatching : _windowSafe, leaveOpen: true);
+                _nextFitsWindow = false;
                 _stream.Write(input);
 
                 // DeflateStream.Flush is Z_SYNC_FLUSH (platform notes 4.1 b). After a flush with no new input zlib has

@@ -39,6 +39,14 @@ internal interface IRawDeflater : IDisposable
     /// </summary>
     void CompressAndFlush(ReadOnlySpan<byte> input, IBufferWriter<byte> output);
 
+    /// <summary>
+    /// Announces that the next <see cref="CompressAndFlush"/>, from an empty window, carries a whole message of
+    /// <paramref name="length"/> bytes and that <see cref="Reset"/> follows it (no context takeover). No back-reference
+    /// can then reach further than the message itself, so the deflater may size its state to the message instead of
+    /// to the negotiated window: the output is the same, the state to build and clear is a fraction of it.
+    /// </summary>
+    void PrepareSingleMessage(int length);
+
     /// <summary>Forgets the window so the next message starts empty; may release the native state until next use.</summary>
     void Reset();
 }

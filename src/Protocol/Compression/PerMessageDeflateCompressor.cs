@@ -24,6 +24,7 @@ public sealed class PerMessageDeflateCompressor : IDisposable
     private readonly int _compressionLevel;
     private readonly TrailerHoldingWriter _writer = new();
     private IRawDeflater? _deflater;
+    private bool _midMessage; // a part of a message went out and its end has not
     private bool _disposed;
 
     /// <summary>Creates the compressor for the endpoint playing <paramref name="role"/>.</summary>
@@ -86,10 +87,16 @@ public sealed class PerMessageDeflateCompressor : IDisposable
         ArgumentNullException.ThrowIfNull(destination);
 
         _deflater ??= _backend.CreateDeflater(_compressionLevel, WindowBits);
+        if (NoContextTakeover && endOfMessage && !_midMessage)
+        {
+            _deflater.PrepareSingleMessage(payload.Length);
+        }
+
         _writer.Start(destination);
         try
         {
             _deflater.CompressAndFlush(payload, _writer);
+            _midMessage = !endOfMessage;
             if (!endOfMessage)
             {
                 _writer.ReleaseHeldBytes();
@@ -115,6 +122,7 @@ public sealed class PerMessageDeflateCompressor : IDisposable
         {
             // The destination failed mid-message (a completed pipe, say): what reached the peer is unknown, so start the
             // next message from an empty window, which any peer decodes. The connection is normally failing anyway.
+            _midMessage = false;
             _deflater.Reset();
             throw;
         }

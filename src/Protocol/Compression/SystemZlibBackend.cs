@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace Shockwave.Protocol.Compression;
@@ -140,7 +141,28 @@ internal sealed unsafe class SystemZlibBackend : IDeflateBackend
 
     private sealed class ZlibDeflater(ZlibApi api, int compressionLevel, int windowBits, int memoryLevel) : IRawDeflater
     {
+        // zlib never refers further back than 2^bits - MIN_LOOKAHEAD (262) bytes.
+        private const int MinLookahead = 262;
+
         private ZStream* _stream;
+        private int _nextWindowBits; // 0: the negotiated window and the configured memLevel
+        private int _nextMemoryLevel;
+
+        public void PrepareSingleMessage(int length)
+        {
+            if (_stream is not null)
+            {
+                return;
+            }
+
+            // The smallest window that still reaches the message's first byte from its last, and a hash table to match
+            // (memLevel + 7 hash bits, zlib's own proportion at its defaults of 15 and 8). A 1 KiB message then builds
+            // and clears about 12 KiB of state instead of 256 KiB, which glibc would hand back to the kernel on every
+            // release and fault in again on every message.
+            int needed = BitOperations.Log2((uint)Math.Min((long)length + MinLookahead, 1 << 15) - 1) + 1;
+            _nextWindowBits = Math.Clamp(needed, 9, Math.Max(windowBits, 9));
+            _nextMemoryLevel = Math.Clamp(_nextWindowBits - 8, 1, memoryLevel);
+        }
 
         public void CompressAndFlush(ReadOnlySpan<byte> input, IBufferWriter<byte> output)
         {
@@ -198,8 +220,10 @@ internal sealed unsafe class SystemZlibBackend : IDeflateBackend
 
             // Negative windowBits selects raw DEFLATE (RFC 7692 section 7.3: no zlib header). zlib 1.2.9+ refuses 8 for raw
             // deflate; 9 serves it, because zlib's deflate never refers further back than 2^bits - 262 = 250 bytes at 9.
-            int bits = Math.Max(windowBits, 9);
-            int status = api.DeflateInit2(stream, compressionLevel, ZDeflated, -bits, memoryLevel, ZDefaultStrategy, api.VersionPointer, sizeof(ZStream));
+            int bits = Math.Max(_nextWindowBits == 0 ? windowBits : _nextWindowBits, 9);
+            int level = _nextWindowBits == 0 ? memoryLevel : _nextMemoryLevel;
+            _nextWindowBits = 0;
+            int status = api.DeflateInit2(stream, compressionLevel, ZDeflated, -bits, level, ZDefaultStrategy, api.VersionPointer, sizeof(ZStream));
             if (status != ZOk)
             {
                 NativeMemory.Free(stream);

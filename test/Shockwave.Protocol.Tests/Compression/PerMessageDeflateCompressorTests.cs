@@ -327,6 +327,8 @@ public class PerMessageDeflateCompressorTests
         {
             public void CompressAndFlush(ReadOnlySpan<byte> input, IBufferWriter<byte> output) => inner.CompressAndFlush(input, output);
 
+            public void PrepareSingleMessage(int length) => inner.PrepareSingleMessage(length);
+
             public void Reset()
             {
                 owner.Resets++;

@@ -73,6 +73,36 @@ public class PerMessageDeflateWindowTests
         }
     }
 
+    // R7692-7.2.1-e with R7692-7.2.1-g: without context takeover each message is compressed alone, so no back-reference
+    // can reach before its first byte. Both codecs size themselves to such a message (a smaller zlib state; full matching
+    // instead of run-length under a small window when the message fits it): every size around the window and zlib's
+    // 262-byte lookahead must still decode alone, from an inflater of the agreed window, and never reach further back.
+    [Theory]
+    [MemberData(nameof(CodecsAndWindows))]
+    public void NoContextTakeover_MessageSizedStateKeepsToTheWindow(string codec, int windowBits)
+    {
+        int window = 1 << windowBits;
+        int[] sizes = [0, 1, 100, window - 262, window - 1, window, window + 1, window + 300, 4 * window, 40_000];
+        using var compressor = Compressor(codec, noContextTakeover: true, windowBits: windowBits);
+        using var decompressor = ClientDecompressor(codec, serverNoContextTakeover: true, serverWindowBits: windowBits);
+        foreach (int size in sizes.Where(n => n >= 0).Distinct())
+        {
+            byte[] message = Json(size, seed: size);
+            byte[] payload = Compress(compressor, message);
+            var reference = new ReferenceInflater();
+            Assert.Equal(message, reference.DecodeMessage(payload));
+            Assert.Equal(message, DeflateTestData.Decompress(decompressor, payload));
+            Assert.InRange(reference.MaxDistance, 0, Math.Min(window, Math.Max(size, 1)));
+            Assert.Equal(0, reference.MaxDistanceIntoEarlierMessages);
+            if (size >= 100 && size <= window - 262)
+            {
+                // The message fits the window: both codecs match at full distance (JSON repeats its keys further than
+                // one byte back), where a window-sized run-length fallback would only reach distance 1.
+                Assert.True(reference.MaxDistance > 1, $"{codec} w={windowBits} size={size}: max distance {reference.MaxDistance}");
+            }
+        }
+    }
+
     // The same property checked by zlib itself: Python's inflater created for a 2^w window, fed one output byte per call
     // so every back-reference must come from its 2^w-byte window, and kept across messages (context takeover).
     [Fact]
