@@ -49,6 +49,6 @@ internal sealed class ConnectionSetup
     /// </summary>
     public bool OwnsTransport { get; init; }
 
-    /// <summary>Tears the underlying connection down (HttpContext.Abort, ConnectionContext.Abort).</summary>
+    /// <summary>Tears the underlying connection down (ConnectionContext.Abort); when null, <see cref="HttpContext"/>'s Abort does.</summary>
     public Action? AbortTransport { get; init; }
 }

@@ -67,7 +67,9 @@ internal sealed partial class WibeSocketConnection
         // About to wait: what this handler sent in its burst leaves now rather than after a thread hop.
         FlushPendingNow();
 
-        using var registration = cancellationToken.CanBeCanceled
+        // The connection's own ConnectionClosed token needs no registration: the read loop signals the close itself,
+        // and an idle handler waiting with it (the common case) then keeps no registration alive.
+        using var registration = cancellationToken.CanBeCanceled && cancellationToken != _closedCts.Token
             ? cancellationToken.UnsafeRegister(static s => ((AsyncSignal)s!).Set(), _messageAvailable)
             : default;
 

@@ -61,7 +61,9 @@ internal sealed partial class WibeSocketConnection : WibeSocket
 
     public override string? SubProtocol => _setup.SubProtocol;
 
-    public override EndPoint? RemoteEndPoint => _setup.RemoteEndPoint;
+    // Built on demand from the request on the MapWibeSocket path: an idle connection need not carry it.
+    public override EndPoint? RemoteEndPoint => _setup.RemoteEndPoint
+        ?? (_setup.HttpContext?.Connection is { RemoteIpAddress: { } ip } connection ? new IPEndPoint(ip, connection.RemotePort) : null);
 
     public override IDictionary<object, object?> Items => _items ??= [];
 
@@ -79,11 +81,9 @@ internal sealed partial class WibeSocketConnection : WibeSocket
     /// Runs a connection from the 101 to the end: the read loop in the background, the handler in the foreground, then
     /// the close handshake. Never throws for anything the peer did; returns when the connection has ended.
     /// </summary>
-    public static async Task RunAsync(ConnectionSetup setup, Func<WibeSocket, CancellationToken, Task> handler)
-    {
-        var connection = new WibeSocketConnection(setup);
-        await connection.RunCoreAsync(handler).ConfigureAwait(false);
-    }
+    // Not async itself: every async frame still pending is one more object an idle connection keeps alive.
+    public static Task RunAsync(ConnectionSetup setup, Func<WibeSocket, CancellationToken, Task> handler) =>
+        new WibeSocketConnection(setup).RunCoreAsync(handler);
 
     private async Task RunCoreAsync(Func<WibeSocket, CancellationToken, Task> handler)
     {
@@ -93,7 +93,9 @@ internal sealed partial class WibeSocketConnection : WibeSocket
         runtime.Heartbeat.Register(this);
         using var stopping = runtime.ApplicationStopping.UnsafeRegister(static s => ((WibeSocketConnection)s!).OnServerStopping(), this);
 
-        Task receiveLoop = Task.Run(ReceiveLoopAsync);
+        // Started inline rather than through Task.Run (a delegate and a wrapper task more per connection): the loop
+        // runs here only until its first read is pending, or through what already arrived, before the handler starts.
+        Task receiveLoop = ReceiveLoopAsync();
         try
         {
             await handler(this, _closedCts.Token).ConfigureAwait(false);
@@ -239,7 +241,14 @@ internal sealed partial class WibeSocketConnection : WibeSocket
         }
 
         _peerCloseReceived.TrySetResult();
-        _setup.AbortTransport?.Invoke();
+        if (_setup.AbortTransport is { } abortTransport)
+        {
+            abortTransport();
+        }
+        else
+        {
+            _setup.HttpContext?.Abort();
+        }
 
         // Wake the read loop; it sees the abort flag and stops.
         _input.CancelPendingRead();

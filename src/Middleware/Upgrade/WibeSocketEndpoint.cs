@@ -23,15 +23,25 @@ internal sealed class WibeSocketEndpoint
 {
     private readonly Func<WibeSocket, CancellationToken, Task> _handler;
     private readonly Action<WibeSocketOptions>? _configure;
+    private readonly IServiceProvider? _services;
     private readonly Lock _gate = new();
     private WibeSocketOptions? _options;
     private PerMessageDeflateNegotiator? _deflate;
 
-    public WibeSocketEndpoint(string pattern, Func<WibeSocket, CancellationToken, Task> handler, Action<WibeSocketOptions>? configure)
+    /// <param name="pattern">The route pattern.</param>
+    /// <param name="handler">The per-connection handler.</param>
+    /// <param name="configure">The endpoint's option overrides.</param>
+    /// <param name="services">
+    /// The application's root provider, where the runtime and the options (singletons) come from. Without it they come
+    /// from <see cref="HttpContext.RequestServices"/>, which creates a request scope that an upgraded connection then
+    /// keeps alive for its whole life.
+    /// </param>
+    public WibeSocketEndpoint(string pattern, Func<WibeSocket, CancellationToken, Task> handler, Action<WibeSocketOptions>? configure, IServiceProvider? services = null)
     {
         Pattern = pattern;
         _handler = handler;
         _configure = configure;
+        _services = services;
     }
 
     public string Pattern { get; }
@@ -59,7 +69,7 @@ internal sealed class WibeSocketEndpoint
 
     public async Task HandleAsync(HttpContext context)
     {
-        var services = context.RequestServices;
+        var services = _services ?? context.RequestServices;
         var runtime = services.GetRequiredService<WibeSocketRuntime>();
         var options = GetOptions(services, out var deflate);
         var connect = context.Features.Get<IHttpExtendedConnectFeature>();
@@ -209,13 +219,11 @@ internal sealed class WibeSocketEndpoint
             TransportName = raw ? TransportNames.KestrelTransport : TransportNames.UpgradeStream,
             User = context.User,
             SubProtocol = decision.SubProtocol,
-            RemoteEndPoint = context.Connection.RemoteIpAddress is { } ip ? new System.Net.IPEndPoint(ip, context.Connection.RemotePort) : null,
             HttpContext = context,
             Compression = decision.Compression,
             CompressionOptions = options.Compression,
             CancelledReadMeansShutdown = raw,
             OwnsTransport = !raw,
-            AbortTransport = context.Abort,
         };
     }
 
