@@ -26,8 +26,8 @@ internal static class Summary
         }
 
         var sb = new StringBuilder();
-        sb.AppendLine("| scenario | server | runs | result (median) | Shockwave/stock | p50 / p99 latency µs | server B/msg | client CPU (cores) | client-bound runs |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| scenario | server | runs | result (median) | Shockwave/stock | p50 / p99 latency µs | server B/msg | server CPU (cores) | client CPU (cores) | client-bound runs |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var scenario in runs.Select(r => r.Scenario).Distinct())
         {
             var byServer = runs.Where(r => r.Scenario == scenario).GroupBy(r => r.Server).ToList();
@@ -60,11 +60,12 @@ internal static class Summary
                     ? $"{Fmt(Median(results.Select(r => Num(r, "p50us"))))} / {Fmt(Median(results.Select(r => Num(r, "p99us"))))}"
                     : "";
                 string alloc = mode == "echo" ? Fmt(Median(results.Select(r => Num(r, "serverAllocPerMsg")))) : "";
+                string serverCpu = mode == "echo" ? Fmt(Median(results.Select(r => Num(r, "serverCpu")))) : "";
                 string cpu = mode == "idle" ? "" : Fmt(Median(results.Select(r => Num(r, "clientCpu"))));
                 string bound = mode == "idle" ? "" : $"{results.Count(r => r.TryGetProperty("clientBound", out var b) && b.GetBoolean())}/{results.Count}";
                 int errors = results.Sum(r => r.TryGetProperty("errors", out var e) ? (int)Num(r, "errors") : 0);
                 string runsText = errors == 0 ? results.Count.ToString(CultureInfo.InvariantCulture) : $"{results.Count} ({errors} errors)";
-                sb.AppendLine($"| {scenario} | {group.Key} | {runsText} | {main} | {ratio} | {latency} | {alloc} | {cpu} | {bound} |");
+                sb.AppendLine($"| {scenario} | {group.Key} | {runsText} | {main} | {ratio} | {latency} | {alloc} | {serverCpu} | {cpu} | {bound} |");
             }
         }
         Console.Write(sb.ToString());
