@@ -57,7 +57,7 @@ lpid=$!
 sleep $((warmup + 1))
 taskset -c 1 perf record -e cpu-clock -F 1999 -g -p "$spid" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1
 taskset -c 1 perf stat -x, -e 'syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvfrom' \
-  -p "$spid" -o "$work/syscalls.csv" -- sleep "$seconds" >/dev/null 2>&1 || true
+  -p "$spid" -o "$work/syscalls.csv" -- sleep "$seconds" >/dev/null || true
 wait "$lpid" || true
 
 echo "== load: $(cat "$work/result.json")"
