@@ -62,9 +62,10 @@ wait "$lpid" || true
 
 echo "== load: $(cat "$work/result.json")"
 echo "== share of server CPU samples per binary"
-perf report -i "$work/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
+# (|| true: head closing the pipe early is not a failure)
+perf report -i "$work/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 || true
 echo "== top symbols"
-perf report -i "$work/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 | cut -c1-160
+perf report -i "$work/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 | cut -c1-160 || true
 if [[ -s $work/syscalls.csv ]]; then
   echo "== system calls in $seconds s (messages/s x $seconds gives the messages they carried)"
   grep syscalls "$work/syscalls.csv" | awk -F, '{ printf "%12s  %s\n", $1, $3 }'
