@@ -67,7 +67,33 @@ internal sealed class WibeSocketEndpoint
         }
     }
 
-    public async Task HandleAsync(HttpContext context)
+    /// <summary>
+    /// Upgrades the request and runs the connection. The upgrade is a separate step so that, when it completes
+    /// synchronously (Kestrel's usual case), no async frame of this method stays alive beside the connection's own for
+    /// its whole life: one object fewer per idle connection.
+    /// </summary>
+    public Task HandleAsync(HttpContext context)
+    {
+        var upgrading = UpgradeAsync(context);
+        if (!upgrading.IsCompletedSuccessfully)
+        {
+            return RunAfterUpgradeAsync(upgrading);
+        }
+
+        var setup = upgrading.Result;
+        return setup is null ? Task.CompletedTask : WibeSocketConnection.RunAsync(setup, _handler);
+    }
+
+    private async Task RunAfterUpgradeAsync(ValueTask<ConnectionSetup?> upgrading)
+    {
+        if (await upgrading.ConfigureAwait(false) is { } setup)
+        {
+            await WibeSocketConnection.RunAsync(setup, _handler).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Validates and negotiates, then answers: a rejection (null), or the switch to WebSocket (the setup).</summary>
+    private async ValueTask<ConnectionSetup?> UpgradeAsync(HttpContext context)
     {
         var services = _services ?? context.RequestServices;
         var runtime = services.GetRequiredService<WibeSocketRuntime>();
@@ -80,27 +106,27 @@ internal sealed class WibeSocketEndpoint
         {
             // A plain HTTP request to a WebSocket-only endpoint: say what it takes (RFC 9110 section 15.5.22).
             await RejectAsync(context, runtime, HandshakeDecision.Refuse(426, "NotAWebSocketRequest", [new("Upgrade", "websocket"), new("Sec-WebSocket-Version", WebSocketVersion.Current)])).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (extendedConnect && !string.Equals(connect!.Protocol, "websocket", StringComparison.OrdinalIgnoreCase))
         {
             await RejectAsync(context, runtime, HandshakeDecision.Refuse(400, "UnsupportedConnectProtocol")).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var decision = HandshakeDecision.Decide(CreateRequest(context, extendedConnect), options, deflate);
         if (!decision.Accepted)
         {
             await RejectAsync(context, runtime, decision).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (!extendedConnect && upgrade is not { IsUpgradableRequest: true })
         {
             // Kestrel refuses to upgrade a request with a body (platform notes 1.1); TestServer cannot upgrade at all.
             await RejectAsync(context, runtime, HandshakeDecision.Refuse(400, "NotUpgradable")).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         WriteAcceptHeaders(context, decision, extendedConnect);
@@ -121,11 +147,10 @@ internal sealed class WibeSocketEndpoint
             context.Response.Headers.Remove(HeaderNames.SecWebSocketProtocol);
             context.Response.Headers.Remove(HeaderNames.SecWebSocketExtensions);
             await RejectAsync(context, runtime, HandshakeDecision.Refuse(503, "UpgradeLimitReached")).ConfigureAwait(false);
-            return;
+            return null;
         }
 
-        var setup = CreateSetup(context, runtime, options, decision, stream, extendedConnect);
-        await WibeSocketConnection.RunAsync(setup, _handler).ConfigureAwait(false);
+        return CreateSetup(context, runtime, options, decision, stream, extendedConnect);
     }
 
     private static bool LooksLikeWebSocketRequest(HttpRequest request) =>
