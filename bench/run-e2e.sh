@@ -67,7 +67,7 @@ declare -A server_args=(
   [shockwave]="--stack shockwave"
   [shockwave-raw]="--stack shockwave --raw-listener"
   [stock]="--stack stock"
-  [shockwave-zlib]="--stack shockwave --codec systemzlib"
+  [shockwave-runtime]="--stack shockwave --codec runtime"
 )
 
 spid=""
@@ -111,7 +111,7 @@ for rep in $(seq "$reps"); do
            --mode idle -c "$idle_conns" --rate 5000 --concurrency 64 --hold "$hold" --sources 8; done ;;
       5) for n in "${order3[@]}"; do run_one "5: upgrade + close" "$n" "" "$echo_limit" \
            --mode connect --concurrency 32 --sources 8 -w "$warmup" -d "$duration"; done ;;
-      6) if (( rep % 2 == 1 )); then order6=(shockwave shockwave-zlib stock); else order6=(stock shockwave-zlib shockwave); fi
+      6) if (( rep % 2 == 1 )); then order6=(shockwave shockwave-runtime stock); else order6=(stock shockwave-runtime shockwave); fi
          for n in "${order6[@]}"; do run_one "6: 1 KiB JSON, deflate, 10 conns x 8" "$n" "--deflate" "$echo_limit" \
            --mode echo -c 10 -p 8 -s 1024 --json --deflate -w "$warmup" -d "$duration"; done ;;
       *) echo "unknown scenario $s" >&2 ;;

@@ -3,7 +3,7 @@
 // host so that everything but the WebSocket stack is equal. A second HTTP port serves /stats for the load generator:
 // allocated bytes (for bytes per message), GC heap and working set (for memory per idle connection).
 //
-//   Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec runtime|systemzlib] [--raw-listener]
+//   Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener]
 //                        [--port 9300] [--stats-port 9399]
 using System.Buffers;
 using System.Globalization;
@@ -14,7 +14,7 @@ using Shockwave.Protocol.Compression;
 
 string stack = "shockwave";
 bool deflate = false, raw = false;
-var codec = PerMessageDeflateCodec.Runtime;
+PerMessageDeflateCodec? codec = null; // the library's default unless --codec says otherwise
 int port = 9300, statsPort = 9399;
 for (int i = 0; i < args.Length; i++)
 {
@@ -27,7 +27,7 @@ for (int i = 0; i < args.Length; i++)
         case "--port": port = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--stats-port": statsPort = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default:
-            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec runtime|systemzlib] [--raw-listener] [--port N] [--stats-port N]");
+            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener] [--port N] [--stats-port N]");
             return 2;
     }
 }
@@ -67,7 +67,10 @@ if (stack == "shockwave")
     app.MapWibeSocket("/echo", ShockwaveEchoAsync, options =>
     {
         options.Compression.Enabled = deflate;
-        options.Compression.Codec = codec;
+        if (codec is { } chosen)
+        {
+            options.Compression.Codec = chosen;
+        }
     });
 }
 else
@@ -102,7 +105,7 @@ app.MapGet("/stats", (HttpContext context) =>
 });
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"load server: stack={stack} raw={raw} deflate={deflate} codec={codec} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
+    $"load server: stack={stack} raw={raw} deflate={deflate} codec={codec?.ToString() ?? "default"} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
 app.Run();
 return 0;
 

@@ -71,11 +71,17 @@ internal interface IRawInflater : IDisposable
 /// <summary>Chooses the backend for a <see cref="PerMessageDeflateCodec"/>, falling back where the system zlib is missing.</summary>
 internal static class DeflateBackends
 {
-    public static IDeflateBackend Select(PerMessageDeflateCodec codec, int memoryLevel) =>
-        codec == PerMessageDeflateCodec.SystemZlib
-            ? (IDeflateBackend?)SystemZlibBackend.TryCreate(memoryLevel) ?? DeflateStreamBackend.Instance
-            : DeflateStreamBackend.Instance;
+    public static IDeflateBackend Select(PerMessageDeflateCodec codec, int memoryLevel) => codec switch
+    {
+        PerMessageDeflateCodec.SystemZlib => (IDeflateBackend?)SystemZlibBackend.TryCreate(memoryLevel) ?? DeflateStreamBackend.Instance,
+        PerMessageDeflateCodec.Auto when SystemZlibBackend.TryCreate(memoryLevel) is { } zlib => new AutoDeflateBackend(zlib),
+        _ => DeflateStreamBackend.Instance,
+    };
 
-    public static PerMessageDeflateCodec CodecOf(IDeflateBackend backend) =>
-        backend is SystemZlibBackend ? PerMessageDeflateCodec.SystemZlib : PerMessageDeflateCodec.Runtime;
+    public static PerMessageDeflateCodec CodecOf(IDeflateBackend backend) => backend switch
+    {
+        SystemZlibBackend => PerMessageDeflateCodec.SystemZlib,
+        AutoDeflateBackend => PerMessageDeflateCodec.Auto,
+        _ => PerMessageDeflateCodec.Runtime,
+    };
 }

@@ -76,12 +76,13 @@ public sealed record PerMessageDeflateOptions
     public int MinMessageSizeToCompress { get; set; } = 32;
 
     /// <summary>
-    /// Which DEFLATE implementation compresses and inflates. The default is <see cref="PerMessageDeflateCodec.Runtime"/>,
-    /// the runtime's bundled zlib-ng: the fastest, and present everywhere. <see cref="PerMessageDeflateCodec.SystemZlib"/>
-    /// trades speed for memory per connection and true small windows, and falls back to the runtime codec where the
-    /// operating system has no zlib.
+    /// Which DEFLATE implementation compresses and inflates. The default is <see cref="PerMessageDeflateCodec.Auto"/>:
+    /// the runtime's bundled zlib-ng compresses (the fastest, present everywhere), the system zlib inflates and
+    /// compresses small messages sent without context takeover, where a message-sized state beats a full one per message.
+    /// <see cref="PerMessageDeflateCodec.SystemZlib"/> trades speed for memory per connection and true small windows.
+    /// Both fall back to the runtime codec where the operating system has no zlib.
     /// </summary>
-    public PerMessageDeflateCodec Codec { get; set; }
+    public PerMessageDeflateCodec Codec { get; set; } = PerMessageDeflateCodec.Auto;
 
     /// <summary>
     /// zlib's memLevel, 1 to 9, for <see cref="PerMessageDeflateCodec.SystemZlib"/> only: the compressor's hash table and
@@ -139,4 +140,13 @@ public enum PerMessageDeflateCodec
     /// used instead, with identical wire behaviour apart from ratio at small server windows.
     /// </summary>
     SystemZlib,
+
+    /// <summary>
+    /// The default: compression by the runtime's zlib-ng (<see cref="Runtime"/>), except that a message of up to about
+    /// 3.75 KiB compressed alone (<c>server_no_context_takeover</c>) is compressed by the system zlib from a state sized
+    /// to the message, where the runtime codec would build and clear a full 2^15-window state for each one; inflation
+    /// by the system zlib (as fast, a window of the peer's size). Same wire behaviour as <see cref="Runtime"/>; without
+    /// a system zlib it is <see cref="Runtime"/>.
+    /// </summary>
+    Auto,
 }

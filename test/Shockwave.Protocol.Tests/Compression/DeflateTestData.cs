@@ -58,8 +58,8 @@ internal static class DeflateTestData
         return [.. output];
     }
 
-    /// <summary>The codecs to run each codec test against: the runtime's, and the system zlib where it exists.</summary>
-    public static string[] CodecNames { get; } = SystemZlibBackend.IsAvailable ? ["runtime", "zlib"] : ["runtime"];
+    /// <summary>The codecs to run each codec test against: the runtime's, and the system zlib and Auto where zlib exists.</summary>
+    public static string[] CodecNames { get; } = SystemZlibBackend.IsAvailable ? ["runtime", "zlib", "auto"] : ["runtime"];
 
     public static TheoryData<string> Codecs => new(CodecNames);
 
@@ -67,6 +67,7 @@ internal static class DeflateTestData
     {
         "runtime" => DeflateStreamBackend.Instance,
         "zlib" => SystemZlibBackend.TryCreate(memoryLevel: 8) ?? throw new InvalidOperationException("no system zlib"),
+        "auto" => new AutoDeflateBackend(SystemZlibBackend.TryCreate(memoryLevel: 8) ?? throw new InvalidOperationException("no system zlib")),
         _ => throw new ArgumentOutOfRangeException(nameof(codec)),
     };
 

@@ -245,10 +245,42 @@ public class PerMessageDeflateCompressorTests
         public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
     }
 
+    // Auto compresses a small lone message (no context takeover) with the message-sized system zlib state and everything
+    // else with the runtime codec: its output is byte for byte the output of the codec it chose.
+    [Theory]
+    [InlineData(true, 100, "zlib")]
+    [InlineData(true, 3000, "zlib")]
+    [InlineData(true, (1 << 12) - 262, "zlib")]
+    [InlineData(true, (1 << 12) - 261, "runtime")]
+    [InlineData(true, 20_000, "runtime")]
+    [InlineData(false, 100, "runtime")]
+    [InlineData(false, 20_000, "runtime")]
+    public void Auto_PicksTheSizedZlibStateOnlyForSmallLoneMessages(bool noContextTakeover, int size, string chosen)
+    {
+        if (!SystemZlibBackend.IsAvailable)
+        {
+            Assert.Equal(["runtime"], CodecNames); // Auto is the runtime codec there; nothing else to tell apart
+            return;
+        }
+
+        byte[] message = Json(size, seed: size);
+        using var auto = Compressor("auto", noContextTakeover);
+        using var expected = Compressor(chosen, noContextTakeover);
+        using var other = Compressor(chosen == "zlib" ? "runtime" : "zlib", noContextTakeover);
+
+        // Twice: the choice is per message, and with context takeover the second message refers to the first.
+        for (int i = 0; i < 2; i++)
+        {
+            byte[] produced = Compress(auto, message);
+            Assert.Equal(Compress(expected, message), produced);
+            Assert.NotEqual(Compress(other, message), produced); // the two codecs' outputs differ, or this proves nothing
+        }
+    }
+
     [Fact]
     public void Options_SelectTheCodecWithFallback()
     {
-        var runtime = new PerMessageDeflateOptions();
+        var runtime = new PerMessageDeflateOptions { Codec = PerMessageDeflateCodec.Runtime };
         var zlib = new PerMessageDeflateOptions { Codec = PerMessageDeflateCodec.SystemZlib, MemoryLevel = 4, CompressionLevel = 1 };
         using (var compressor = new PerMessageDeflateCompressor(PerMessageDeflateParameters.Default, runtime))
         using (var decompressor = new PerMessageDeflateDecompressor(PerMessageDeflateParameters.Default, runtime, 1000))
@@ -264,6 +296,17 @@ public class PerMessageDeflateCompressorTests
         {
             Assert.Equal(expected, compressor.Codec);
             Assert.Equal(expected, decompressor.Codec);
+            Assert.Equal(Hello, DeflateTestData.Decompress(decompressor, Compress(compressor, Hello)));
+        }
+
+        // The default, Auto, is itself where a system zlib exists (its inflater is the runtime's), the runtime codec elsewhere.
+        var auto = new PerMessageDeflateOptions();
+        var expectedAuto = SystemZlibBackend.IsAvailable ? PerMessageDeflateCodec.Auto : PerMessageDeflateCodec.Runtime;
+        using (var compressor = new PerMessageDeflateCompressor(PerMessageDeflateParameters.Default, auto))
+        using (var decompressor = new PerMessageDeflateDecompressor(PerMessageDeflateParameters.Default, auto, 1000))
+        {
+            Assert.Equal(expectedAuto, compressor.Codec);
+            Assert.Equal(expectedAuto, decompressor.Codec);
             Assert.Equal(Hello, DeflateTestData.Decompress(decompressor, Compress(compressor, Hello)));
         }
 

@@ -309,7 +309,7 @@ public class PerMessageDeflateNegotiatorTests
         Assert.False(options.RequireClientNoContextTakeover);
         Assert.Null(options.ClientMaxWindowBits);
         Assert.Equal(32, options.MinMessageSizeToCompress);
-        Assert.Equal(PerMessageDeflateCodec.Runtime, options.Codec);
+        Assert.Equal(PerMessageDeflateCodec.Auto, options.Codec);
         Assert.Equal(8, options.MemoryLevel);
         Assert.False(options.ShouldCompress(31));
         Assert.True(options.ShouldCompress(32));
