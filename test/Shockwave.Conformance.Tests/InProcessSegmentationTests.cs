@@ -1,3 +1,4 @@
+using Shockwave.Tests.Shared;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text;
@@ -93,11 +94,11 @@ public sealed class InProcessSegmentationTests(ITestOutputHelper output)
             {
                 FuzzStreams.AddFrame(body, random, 1, "hello ✓"u8);
                 FuzzStreams.AddFrame(body, random, 9, "ping"u8);
-                FuzzStreams.AddFrame(body, random, 2, FuzzStreams.RandomBytes(random, 130));
+                FuzzStreams.AddFrame(body, random, 2, RandomPayloads.RandomBytes(random, 130));
             }
             else if (variant == 2)
             {
-                byte[] text = FuzzStreams.RandomUtf8(random, 60);
+                byte[] text = RandomPayloads.RandomUtf8(random, 60, exact: true);
                 FuzzStreams.AddFrame(body, random, 1, text.AsSpan(0, 7), fin: false);
                 FuzzStreams.AddFrame(body, random, 9, "p1"u8);
                 FuzzStreams.AddFrame(body, random, 0, text.AsSpan(7, 0), fin: false);
@@ -106,7 +107,7 @@ public sealed class InProcessSegmentationTests(ITestOutputHelper output)
                 FuzzStreams.AddFrame(body, random, 9, "p2"u8);
                 FuzzStreams.AddFrame(body, random, 0, text.AsSpan(37), fin: true);
                 FuzzStreams.AddFrame(body, random, 2, [], fin: false);
-                FuzzStreams.AddFrame(body, random, 0, FuzzStreams.RandomBytes(random, 20), fin: true);
+                FuzzStreams.AddFrame(body, random, 0, RandomPayloads.RandomBytes(random, 20), fin: true);
             }
 
             var whole = new List<byte>(body);
@@ -238,7 +239,7 @@ public sealed class InProcessSegmentationTests(ITestOutputHelper output)
         var field = new byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(field, length);
         bytes.AddRange(field);
-        bytes.AddRange(FuzzStreams.RandomBytes(random, 4));
-        bytes.AddRange(FuzzStreams.RandomBytes(random, 8));
+        bytes.AddRange(RandomPayloads.RandomBytes(random, 4));
+        bytes.AddRange(RandomPayloads.RandomBytes(random, 8));
     }
 }

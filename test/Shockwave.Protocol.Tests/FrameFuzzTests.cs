@@ -1,3 +1,4 @@
+using Shockwave.Tests.Shared;
 using System.Globalization;
 using Shockwave.Protocol.Tests.Support;
 using Xunit.Abstractions;
@@ -110,7 +111,7 @@ public abstract class FrameFuzzTests
     {
         if (bytes.Count == 0)
         {
-            bytes.AddRange(FrameStreamGenerator.RandomBytes(random, random.Next(1, 16)));
+            bytes.AddRange(RandomPayloads.RandomBytes(random, random.Next(1, 16)));
             return;
         }
 
@@ -154,7 +155,7 @@ public abstract class FrameFuzzTests
                 bytes.RemoveRange(from, random.Next(1, Math.Min(32, bytes.Count - from) + 1));
                 break;
             case 7:
-                bytes.InsertRange(random.Next(bytes.Count + 1), FrameStreamGenerator.RandomBytes(random, random.Next(1, 16)));
+                bytes.InsertRange(random.Next(bytes.Count + 1), RandomPayloads.RandomBytes(random, random.Next(1, 16)));
                 break;
             default:
                 byte[] interesting = [0x00, 0x7D, 0x7E, 0x7F, 0x80, 0xFF, 0xED, 0xC0, 0xF4, 0x88, 0x08, 0x00];
@@ -187,10 +188,10 @@ public abstract class FrameFuzzTests
                 field = [(byte)(mask | random.Next(0, 126))];
                 break;
             case 1:
-                field = [(byte)(mask | 126), .. FrameStreamGenerator.RandomBytes(random, 2)];
+                field = [(byte)(mask | 126), .. RandomPayloads.RandomBytes(random, 2)];
                 break;
             default:
-                var extended = FrameStreamGenerator.RandomBytes(random, 8);
+                var extended = RandomPayloads.RandomBytes(random, 8);
                 if (random.Next(3) != 0)
                 {
                     // Mostly plausible sizes, so some frames go on to read their (shifted) payload.

@@ -1,3 +1,4 @@
+using Shockwave.Tests.Shared;
 using System.Buffers;
 using System.Text;
 using Shockwave.Protocol.Tests.Support;
@@ -177,7 +178,7 @@ public abstract class WebSocketFrameReaderTests
     [InlineData(65536)]
     public void DataFrameLength_EachEncoding_IsRead(int length)
     {
-        var payload = FrameStreamGenerator.RandomBytes(new Random(length), length);
+        var payload = RandomPayloads.RandomBytes(new Random(length), length);
         var bytes = Peer().Binary(payload).ToArray();
 
         var reader = Read(bytes, byteAtATime: length < 1000);
@@ -264,7 +265,7 @@ public abstract class WebSocketFrameReaderTests
     [Fact]
     public void FragmentedAndUnfragmentedMessages_AreBothReceived()
     {
-        var payload = FrameStreamGenerator.RandomBytes(new Random(7), 64 * 1024);
+        var payload = RandomPayloads.RandomBytes(new Random(7), 64 * 1024);
         var peer = Peer().Text("before").Binary(payload.AsSpan(0, 1), fin: false);
         for (var i = 1; i < payload.Length; i++)
         {
@@ -332,7 +333,7 @@ public abstract class WebSocketFrameReaderTests
     [InlineData((int)WebSocketOpcode.Pong)]
     public void PingOrPongWith125Bytes_IsDeliveredExactly(int opcode)
     {
-        var payload = FrameStreamGenerator.RandomBytes(new Random(125), 125);
+        var payload = RandomPayloads.RandomBytes(new Random(125), 125);
 
         var reader = Read(Peer().Frame((WebSocketOpcode)opcode, payload).ToArray());
 
@@ -816,7 +817,7 @@ public sealed class ClientFrameReaderTests : WebSocketFrameReaderTests
     [Fact]
     public void Rfc6455Section57_256ByteBinary_IsRead()
     {
-        var payload = FrameStreamGenerator.RandomBytes(new Random(256), 256);
+        var payload = RandomPayloads.RandomBytes(new Random(256), 256);
 
         var reader = Read([.. FrameBuilder.Hex("82 7E 01 00"), .. payload]);
 
@@ -827,7 +828,7 @@ public sealed class ClientFrameReaderTests : WebSocketFrameReaderTests
     [Fact]
     public void Rfc6455Section57_64KiBBinary_IsRead()
     {
-        var payload = FrameStreamGenerator.RandomBytes(new Random(65536), 65536);
+        var payload = RandomPayloads.RandomBytes(new Random(65536), 65536);
 
         var reader = Read([.. FrameBuilder.Hex("82 7F 00 00 00 00 00 01 00 00"), .. payload]);
 

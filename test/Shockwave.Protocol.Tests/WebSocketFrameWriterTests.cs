@@ -1,3 +1,4 @@
+using Shockwave.Tests.Shared;
 using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -50,7 +51,7 @@ public class WebSocketFrameWriterTests
     [InlineData(65536, "82 7F 00 00 00 00 00 01 00 00")]
     public void WriteFrame_Rfc6455Section57BinaryExamples_MatchWireBytes(int length, string header)
     {
-        var payload = FrameStreamGenerator.RandomBytes(new Random(length), length);
+        var payload = RandomPayloads.RandomBytes(new Random(length), length);
         var output = new ArrayBufferWriter<byte>();
 
         WebSocketFrameWriter.WriteFrame(output, WebSocketOpcode.Binary, fin: true, rsv1: false, payload, maskKey: null);
@@ -155,7 +156,7 @@ public class WebSocketFrameWriterTests
     [InlineData(65536)]
     public void WriteFrame_ServerRole_NeverMasks(int length)
     {
-        var payload = FrameStreamGenerator.RandomBytes(new Random(length), length);
+        var payload = RandomPayloads.RandomBytes(new Random(length), length);
         var output = new ArrayBufferWriter<byte>();
 
         WebSocketFrameWriter.WriteFrame(output, WebSocketRole.Server, WebSocketOpcode.Binary, fin: true, rsv1: false, payload);
@@ -196,7 +197,7 @@ public class WebSocketFrameWriterTests
     [InlineData(64)]
     public void WriteFrame_WriterWithSmallSpans_GivesTheSameBytes(int spanSize)
     {
-        var payload = FrameStreamGenerator.RandomBytes(new Random(spanSize), 1000);
+        var payload = RandomPayloads.RandomBytes(new Random(spanSize), 1000);
         foreach (uint? key in new uint?[] { null, Rfc6455Key })
         {
             var expected = new ArrayBufferWriter<byte>();
@@ -220,7 +221,7 @@ public class WebSocketFrameWriterTests
     public void WriteFrame_SequencePayload_MatchesSpanPayload(int length)
     {
         var random = new Random(length);
-        var payload = FrameStreamGenerator.RandomBytes(random, length);
+        var payload = RandomPayloads.RandomBytes(random, length);
         foreach (uint? key in new uint?[] { null, Rfc6455Key, 0xDEADBEEF })
         {
             var expected = new ArrayBufferWriter<byte>();
@@ -356,7 +357,7 @@ public abstract class WebSocketFrameWriterRoundTripTests
     [InlineData(65537)]
     public void WrittenFrame_IsReadBackByThePeer(int length)
     {
-        var payload = FrameStreamGenerator.RandomBytes(new Random(length), length);
+        var payload = RandomPayloads.RandomBytes(new Random(length), length);
         var output = new ArrayBufferWriter<byte>();
 
         WebSocketFrameWriter.WriteFrame(output, WriterRole, WebSocketOpcode.Binary, fin: true, rsv1: false, payload);
@@ -378,7 +379,7 @@ public abstract class WebSocketFrameWriterRoundTripTests
         {
             if (random.Next(6) == 0)
             {
-                var ping = FrameStreamGenerator.RandomBytes(random, random.Next(0, 126));
+                var ping = RandomPayloads.RandomBytes(random, random.Next(0, 126));
                 WebSocketFrameWriter.WriteFrame(output, WriterRole, WebSocketOpcode.Ping, true, false, ping);
                 expected.Add(ReaderEvent.Control(WebSocketOpcode.Ping, ping));
                 continue;
@@ -386,7 +387,7 @@ public abstract class WebSocketFrameWriterRoundTripTests
 
             var opcode = random.Next(2) == 0 ? WebSocketOpcode.Text : WebSocketOpcode.Binary;
             var length = random.Next(8) == 0 ? random.Next(65_000, 70_000) : random.Next(0, 400);
-            var payload = opcode == WebSocketOpcode.Text ? FrameStreamGenerator.RandomUtf8(random, length, exact: false) : FrameStreamGenerator.RandomBytes(random, length);
+            var payload = opcode == WebSocketOpcode.Text ? RandomPayloads.RandomUtf8(random, length, exact: false) : RandomPayloads.RandomBytes(random, length);
             var fragments = random.Next(3) == 0 ? random.Next(2, 6) : 1;
             var start = 0;
             for (var i = 0; i < fragments; i++)

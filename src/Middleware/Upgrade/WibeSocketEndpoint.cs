@@ -23,7 +23,7 @@ internal sealed class WibeSocketEndpoint
 {
     private readonly Func<WibeSocket, CancellationToken, Task> _handler;
     private readonly Action<WibeSocketOptions>? _configure;
-    private readonly IServiceProvider? _services;
+    private readonly IServiceProvider _services;
     private readonly Lock _gate = new();
     private WibeSocketOptions? _options;
     private PerMessageDeflateNegotiator? _deflate;
@@ -32,11 +32,11 @@ internal sealed class WibeSocketEndpoint
     /// <param name="handler">The per-connection handler.</param>
     /// <param name="configure">The endpoint's option overrides.</param>
     /// <param name="services">
-    /// The application's root provider, where the runtime and the options (singletons) come from. Without it they come
-    /// from <see cref="HttpContext.RequestServices"/>, which creates a request scope that an upgraded connection then
-    /// keeps alive for its whole life.
+    /// The application's root provider, where the runtime and the options (singletons) come from. Not
+    /// <see cref="HttpContext.RequestServices"/>: that creates a request scope an upgraded connection would keep alive for
+    /// its whole life.
     /// </param>
-    public WibeSocketEndpoint(string pattern, Func<WibeSocket, CancellationToken, Task> handler, Action<WibeSocketOptions>? configure, IServiceProvider? services = null)
+    public WibeSocketEndpoint(string pattern, Func<WibeSocket, CancellationToken, Task> handler, Action<WibeSocketOptions>? configure, IServiceProvider services)
     {
         Pattern = pattern;
         _handler = handler;
@@ -95,7 +95,7 @@ internal sealed class WibeSocketEndpoint
     /// <summary>Validates and negotiates, then answers: a rejection (null), or the switch to WebSocket (the setup).</summary>
     private async ValueTask<ConnectionSetup?> UpgradeAsync(HttpContext context)
     {
-        var services = _services ?? context.RequestServices;
+        var services = _services;
         var runtime = services.GetRequiredService<WibeSocketRuntime>();
         var options = GetOptions(services, out var deflate);
         var connect = context.Features.Get<IHttpExtendedConnectFeature>();

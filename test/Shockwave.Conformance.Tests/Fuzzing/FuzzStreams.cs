@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 
+using static Shockwave.Tests.Shared.RandomPayloads;
+
 namespace Shockwave.Conformance.Tests.Fuzzing;
 
 /// <summary>
@@ -69,7 +71,7 @@ internal static class FuzzStreams
             < 9 => random.Next(100, 400),
             _ => allowLarge ? random.Next(65_530, 70_000) : random.Next(400, 1_500),
         };
-        byte[] payload = opcode == 1 ? RandomUtf8(random, length) : RandomBytes(random, length);
+        byte[] payload = opcode == 1 ? RandomUtf8(random, length, exact: true) : RandomBytes(random, length);
         int fragments = random.Next(3) == 0 ? random.Next(2, 6) : 1;
         var cuts = Enumerable.Range(0, fragments - 1).Select(_ => random.Next(payload.Length + 1)).Order().ToArray();
         int start = 0;
@@ -104,7 +106,7 @@ internal static class FuzzStreams
         var code = new byte[2];
         BinaryPrimitives.WriteUInt16BigEndian(code, codes[random.Next(codes.Length)]);
         payload.AddRange(code);
-        payload.AddRange(RandomUtf8(random, random.Next(0, 30)).Take(123 - 4));
+        payload.AddRange(RandomUtf8(random, random.Next(0, 30), exact: true).Take(123 - 4));
         AddFrame(bytes, random, 0x8, [.. payload]);
     }
 
@@ -115,7 +117,7 @@ internal static class FuzzStreams
         {
             case 0:
                 // R6455-8.1: invalid UTF-8 in a text message, alone or in a fragment.
-                byte[] bad = [.. RandomUtf8(random, random.Next(0, 30)), .. InvalidUtf8(random), .. RandomUtf8(random, random.Next(0, 30))];
+                byte[] bad = [.. RandomUtf8(random, random.Next(0, 30), exact: true), .. InvalidUtf8(random), .. RandomUtf8(random, random.Next(0, 30), exact: true)];
                 AddFrame(bytes, random, 1, bad, fin: random.Next(2) == 0);
                 break;
             case 1:
@@ -145,8 +147,8 @@ internal static class FuzzStreams
                 // A close frame with an invalid code or an invalid reason.
                 ushort[] invalid = [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535];
                 byte[] close = random.Next(2) == 0
-                    ? [.. Code(invalid[random.Next(invalid.Length)]), .. RandomUtf8(random, random.Next(0, 10))]
-                    : [.. Code(1000), .. RandomUtf8(random, random.Next(0, 10)), .. InvalidUtf8(random)];
+                    ? [.. Code(invalid[random.Next(invalid.Length)]), .. RandomUtf8(random, random.Next(0, 10), exact: true)]
+                    : [.. Code(1000), .. RandomUtf8(random, random.Next(0, 10), exact: true), .. InvalidUtf8(random)];
                 AddFrame(bytes, random, 0x8, random.Next(6) == 0 ? [0x03] : close);
                 break;
             default:
@@ -285,54 +287,5 @@ internal static class FuzzStreams
         var bytes = new byte[2];
         BinaryPrimitives.WriteUInt16BigEndian(bytes, code);
         return bytes;
-    }
-
-    public static byte[] RandomBytes(Random random, int length)
-    {
-        var bytes = new byte[length];
-        random.NextBytes(bytes);
-        return bytes;
-    }
-
-    /// <summary>Well-formed UTF-8 of exactly <paramref name="length"/> bytes: ASCII and 2-, 3- and 4-byte code points.</summary>
-    public static byte[] RandomUtf8(Random random, int length)
-    {
-        var bytes = new List<byte>(length + 4);
-        Span<byte> buffer = stackalloc byte[4];
-        while (bytes.Count < length)
-        {
-            var rune = random.Next(4) switch
-            {
-                0 or 1 => new Rune(random.Next(0x20, 0x7F)),
-                2 => new Rune(random.Next(0x80, 0x800)),
-                _ => random.Next(2) == 0 ? new Rune(random.Next(0xE000, 0x10000)) : new Rune(random.Next(0x10000, 0x110000)),
-            };
-            int written = rune.EncodeToUtf8(buffer);
-            if (bytes.Count + written > length)
-            {
-                bytes.Add((byte)'x');
-                continue;
-            }
-
-            bytes.AddRange(buffer[..written]);
-        }
-
-        return [.. bytes];
-    }
-
-    /// <summary>Byte sequences no valid UTF-8 contains, whatever surrounds them.</summary>
-    public static byte[] InvalidUtf8(Random random)
-    {
-        byte[][] sequences =
-        [
-            [0xFF],
-            [0xC0, 0xAF],
-            [0xE0, 0x80, 0xAF],
-            [0xED, 0xA0, 0x80],
-            [0xF4, 0x90, 0x80, 0x80],
-            [0x80],
-            [0xC3, 0x28],
-        ];
-        return sequences[random.Next(sequences.Length)];
     }
 }

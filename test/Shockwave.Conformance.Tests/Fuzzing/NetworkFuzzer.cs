@@ -1,3 +1,4 @@
+using Shockwave.Tests.Shared;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
@@ -153,7 +154,7 @@ internal sealed class NetworkFuzzer(IPEndPoint endPoint, string host, string pat
         var bytes = new List<byte>();
         byte[] text = Encoding.UTF8.GetBytes("clean connection ✓ " + seed);
         FuzzStreams.AddFrame(bytes, random, 1, text);
-        byte[] binary = FuzzStreams.RandomBytes(random, 300);
+        byte[] binary = RandomPayloads.RandomBytes(random, 300);
         FuzzStreams.AddFrame(bytes, random, 2, binary);
         FuzzStreams.AddFrame(bytes, random, 2, binary.AsSpan(0, 100), fin: false);
         FuzzStreams.AddFrame(bytes, random, 9, "clean"u8);

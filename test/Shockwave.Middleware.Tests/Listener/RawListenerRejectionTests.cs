@@ -126,10 +126,7 @@ public class RawListenerRejectionTests
     {
         var clock = new ListenerClock();
         var timeout = TimeSpan.FromSeconds(30);
-        await using var host = await ListenerHost.StartAsync(
-            app => app.MapWibeSocket("/echo", ListenerHost.EchoAsync),
-            o => o.HandshakeTimeout = timeout,
-            services => services.AddSingleton<TimeProvider>(clock));
+        await using var host = await StartWithHandshakeTimeoutAsync(clock, timeout);
         await using var client = await host.ConnectRawAsync();
         await clock.WaitForTimersAsync(timeout);
 
@@ -149,10 +146,7 @@ public class RawListenerRejectionTests
     {
         var clock = new ListenerClock();
         var timeout = TimeSpan.FromSeconds(30);
-        await using var host = await ListenerHost.StartAsync(
-            app => app.MapWibeSocket("/echo", ListenerHost.EchoAsync),
-            o => o.HandshakeTimeout = timeout,
-            services => services.AddSingleton<TimeProvider>(clock));
+        await using var host = await StartWithHandshakeTimeoutAsync(clock, timeout);
         await using var client = await host.ConnectRawAsync();
         await clock.WaitForTimersAsync(timeout);
 
@@ -169,14 +163,7 @@ public class RawListenerRejectionTests
     {
         var clock = new ListenerClock();
         var timeout = TimeSpan.FromSeconds(30);
-        await using var host = await ListenerHost.StartAsync(
-            app => app.MapWibeSocket("/echo", ListenerHost.EchoAsync),
-            o =>
-            {
-                o.HandshakeTimeout = timeout;
-                o.KeepAliveInterval = TimeSpan.Zero;
-            },
-            services => services.AddSingleton<TimeProvider>(clock));
+        await using var host = await StartWithHandshakeTimeoutAsync(clock, timeout, o => o.KeepAliveInterval = TimeSpan.Zero);
         await using var client = await host.OpenAsync();
 
         // The deadline's timer is gone once the 101 is out, and passing it changes nothing.
@@ -262,6 +249,17 @@ public class RawListenerRejectionTests
         Assert.Equal("unaffected", (await open.ReceiveAsync()).Text);
         Assert.DoesNotContain(host.Logs.Entries, e => e.Level >= LogLevel.Warning);
     }
+
+    // The echo endpoint on a raw listener whose handshake deadline runs on the test's clock.
+    private static Task<ListenerHost> StartWithHandshakeTimeoutAsync(ListenerClock clock, TimeSpan timeout, Action<WibeSocketOptions>? configure = null) =>
+        ListenerHost.StartAsync(
+            app => app.MapWibeSocket("/echo", ListenerHost.EchoAsync),
+            o =>
+            {
+                o.HandshakeTimeout = timeout;
+                configure?.Invoke(o);
+            },
+            services => services.AddSingleton<TimeProvider>(clock));
 
     private static void AssertRejection(Http1ResponseHead head, int status)
     {
