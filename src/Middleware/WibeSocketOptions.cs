@@ -1,4 +1,5 @@
 using Shockwave.Protocol;
+using Shockwave.Runtime;
 using Shockwave.Protocol.Compression;
 
 namespace Shockwave;
@@ -12,17 +13,28 @@ public sealed class WibeSocketOptions
 {
     private List<string> _allowedOrigins = [];
     private List<string> _subProtocols = [];
-    private FrameReaderOptions? _readerOptions;
-    private FrameReaderOptions? _compressedReaderOptions;
+    private long? _maxFramePayloadLength;
+    private ConnectionLimits? _limits;
 
-    /// <summary>The largest frame payload accepted. The default is 16 MiB; a larger frame closes with 1009.</summary>
-    public long MaxFramePayloadLength { get; set; } = 16 * 1024 * 1024;
+    /// <summary>
+    /// The largest frame payload accepted; a larger frame closes with 1009. Unset, it follows
+    /// <see cref="MaxMessageSize"/>: 16 MiB, or the message limit when that is lower, so lowering the message limit
+    /// alone works. Set explicitly above <see cref="MaxMessageSize"/>, it fails validation at startup.
+    /// </summary>
+    public long MaxFramePayloadLength
+    {
+        get => _maxFramePayloadLength ?? Math.Min(FrameReaderOptions.DefaultMaxFramePayloadLength, MaxMessageSize);
+        set => _maxFramePayloadLength = value;
+    }
+
+    /// <summary>True when <see cref="MaxFramePayloadLength"/> was set rather than following the message limit.</summary>
+    internal bool MaxFramePayloadLengthIsExplicit => _maxFramePayloadLength.HasValue;
 
     /// <summary>The largest message accepted, after inflation. The default is 64 MiB; a larger message closes with 1009.</summary>
-    public long MaxMessageSize { get; set; } = 64 * 1024 * 1024;
+    public long MaxMessageSize { get; set; } = FrameReaderOptions.DefaultMaxMessageSize;
 
     /// <summary>The most frames one message may span. The default is 128; more closes with 1009.</summary>
-    public int MaxFragmentsPerMessage { get; set; } = 128;
+    public int MaxFragmentsPerMessage { get; set; } = FrameReaderOptions.DefaultMaxFragmentsPerMessage;
 
     /// <summary>
     /// How many received bytes the runtime reads ahead of a handler that has not asked for the next message.
@@ -84,15 +96,21 @@ public sealed class WibeSocketOptions
         clone._allowedOrigins = [.. _allowedOrigins];
         clone._subProtocols = [.. _subProtocols];
         clone.Compression = Compression with { };
-        clone._readerOptions = null;
-        clone._compressedReaderOptions = null;
+        clone._limits = null;
         return clone;
     }
 
     // Built once per options instance (an endpoint's options are fixed once it serves), not once per connection.
-    internal FrameReaderOptions ToFrameReaderOptions(bool compressionNegotiated) => compressionNegotiated
-        ? _compressedReaderOptions ??= CreateReaderOptions(allowCompressedMessages: true)
-        : _readerOptions ??= CreateReaderOptions(allowCompressedMessages: false);
+    internal ConnectionLimits ToConnectionLimits() => _limits ??= new ConnectionLimits
+    {
+        Reader = CreateReaderOptions(allowCompressedMessages: false),
+        CompressedReader = CreateReaderOptions(allowCompressedMessages: true),
+        MaxMessageSize = MaxMessageSize,
+        MaxReadAheadBytes = MaxReadAheadBytes,
+        KeepAliveInterval = KeepAliveInterval,
+        KeepAliveTimeout = KeepAliveTimeout,
+        CloseTimeout = CloseTimeout,
+    };
 
     private FrameReaderOptions CreateReaderOptions(bool allowCompressedMessages) => new()
     {

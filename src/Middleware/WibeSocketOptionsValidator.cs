@@ -34,9 +34,10 @@ internal sealed class WibeSocketOptionsValidator : IValidateOptions<WibeSocketOp
             failures.Add($"{nameof(o.MaxMessageSize)} must be between 1 and {Array.MaxLength} (is {o.MaxMessageSize}).");
         }
 
-        if (o.MaxFramePayloadLength > o.MaxMessageSize)
+        // Only an explicit contradiction fails: an unset frame limit follows the message limit.
+        if (o.MaxFramePayloadLengthIsExplicit && o.MaxFramePayloadLength > o.MaxMessageSize)
         {
-            failures.Add($"{nameof(o.MaxFramePayloadLength)} ({o.MaxFramePayloadLength}) cannot exceed {nameof(o.MaxMessageSize)} ({o.MaxMessageSize}).");
+            failures.Add($"{nameof(o.MaxFramePayloadLength)} ({o.MaxFramePayloadLength}) was set above {nameof(o.MaxMessageSize)} ({o.MaxMessageSize}): a frame cannot be larger than the message it belongs to. Lower {nameof(o.MaxFramePayloadLength)}, raise {nameof(o.MaxMessageSize)}, or leave {nameof(o.MaxFramePayloadLength)} unset to follow the message limit.");
         }
 
         if (o.MaxFragmentsPerMessage < 1)

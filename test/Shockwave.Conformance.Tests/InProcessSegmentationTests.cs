@@ -8,7 +8,6 @@ using Microsoft.Extensions.Logging;
 using Shockwave.Conformance.Tests.Fuzzing;
 using Shockwave.Testing;
 using Xunit.Abstractions;
-using TestMessageType = Shockwave.Testing.WibeSocketMessageType;
 
 namespace Shockwave.Conformance.Tests;
 
@@ -210,13 +209,13 @@ public sealed class InProcessSegmentationTests(ITestOutputHelper output)
 
         switch (message.Type)
         {
-            case TestMessageType.Text or TestMessageType.Binary:
-                messages.Add((message.Type == TestMessageType.Text ? "text" : "binary", message.Payload.ToArray()));
+            case WibeSocketMessageType.Text or WibeSocketMessageType.Binary:
+                messages.Add((message.Type == WibeSocketMessageType.Text ? "text" : "binary", message.Payload.ToArray()));
                 return true;
-            case TestMessageType.Pong:
+            case WibeSocketMessageType.Pong:
                 pongs.Add(message.Payload.ToArray());
                 return true;
-            case TestMessageType.Close:
+            case WibeSocketMessageType.Close:
                 return false;
             default:
                 messages.Add(($"unexpected {message.Type}", message.Payload.ToArray()));

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Shockwave;
 using Shockwave.Diagnostics;
@@ -30,7 +32,12 @@ public static class WibeSocketServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<WibeSocketMetrics>();
         services.TryAddSingleton(sp => new ConnectionHeartbeat(sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<WibeSocketRuntime>();
+        services.TryAddSingleton(sp => new WibeSocketRuntime(
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<WibeSocketMetrics>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ConnectionHeartbeat>(),
+            sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None));
         services.TryAddSingleton<WibeSocketMarkerService>();
         return services;
     }

@@ -101,7 +101,7 @@ internal sealed class WibeSocketListener
         {
             Transport = connection.Transport,
             ConnectionId = connection.ConnectionId,
-            Options = accepted.Options,
+            Limits = accepted.Options.ToConnectionLimits(),
             Runtime = _runtime,
             TransportName = TransportNames.RawListener,
             SubProtocol = accepted.Decision.SubProtocol,
@@ -178,7 +178,7 @@ internal sealed class WibeSocketListener
             return null;
         }
 
-        if (_runtime.ApplicationStopping.IsCancellationRequested)
+        if (_runtime.Stopping.IsCancellationRequested)
         {
             await RejectAsync(connection, head.Path, HandshakeDecision.Refuse(503, "ServerStopping")).ConfigureAwait(false);
             return null;

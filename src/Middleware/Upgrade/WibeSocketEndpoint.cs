@@ -1,3 +1,4 @@
+using System.Net;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Connections.Features;
@@ -239,18 +240,26 @@ internal sealed class WibeSocketEndpoint
             Transport = transport,
             // Kestrel's trace identifier is "<connection id>:<request number>": unique, and already allocated.
             ConnectionId = context.TraceIdentifier,
-            Options = options,
+            Limits = options.ToConnectionLimits(),
             Runtime = runtime,
             TransportName = raw ? TransportNames.KestrelTransport : TransportNames.UpgradeStream,
             User = context.User,
             SubProtocol = decision.SubProtocol,
-            HttpContext = context,
+            HostContext = context,
+            AbortHost = AbortRequest,
+            ResolveRemoteEndPoint = RemoteEndPointOf,
             Compression = decision.Compression,
             CompressionOptions = options.Compression,
             CancelledReadMeansShutdown = raw,
             OwnsTransport = !raw,
         };
     }
+
+    // Static, so the delegates are cached and an idle connection carries no closure.
+    private static void AbortRequest(object context) => ((HttpContext)context).Abort();
+
+    private static IPEndPoint? RemoteEndPointOf(object context) =>
+        ((HttpContext)context).Connection is { RemoteIpAddress: { } ip } connection ? new IPEndPoint(ip, connection.RemotePort) : null;
 
     private static async Task RejectAsync(HttpContext context, WibeSocketRuntime runtime, HandshakeDecision decision)
     {

@@ -113,7 +113,7 @@ public sealed class CloseHandshakeTests
             }, CancellationToken.None);
 
             // The client is not reading: this send stalls on back-pressure while the client's close arrives.
-            await socket.SendAsync(big, WebSocketMessageKind.Binary, ct);
+            await socket.SendAsync(big, WibeSocketMessageType.Binary, ct);
             await watch;
         }));
         await using var client = await RawWebSocketClient.ConnectAsync(app.Port, "/ws");

@@ -90,7 +90,7 @@ public sealed class ReceivePathTests
         await using var app = await KestrelApp.StartAsync(e => e.MapWibeSocket("/ws", async (socket, ct) =>
         {
             var endPoint = Assert.IsType<System.Net.IPEndPoint>(socket.RemoteEndPoint);
-            await socket.SendAsync(System.Text.Encoding.UTF8.GetBytes(endPoint.ToString()), WebSocketMessageKind.Text, ct);
+            await socket.SendAsync(System.Text.Encoding.UTF8.GetBytes(endPoint.ToString()), WibeSocketMessageType.Text, ct);
             await socket.ReceiveAsync(ct);
         }));
         await using var client = await RawWebSocketClient.ConnectAsync(app.Port, "/ws");

@@ -47,7 +47,7 @@ public sealed class SendPathTests
     {
         await using var app = await KestrelApp.StartAsync(e => e.MapWibeSocket("/ws", async (socket, ct) =>
         {
-            await using var writer = await socket.BeginMessageAsync(WebSocketMessageKind.Text, ct);
+            await using var writer = await socket.BeginMessageAsync(WibeSocketMessageType.Text, ct);
             await writer.WriteAsync("Hello, "u8.ToArray(), ct);
             await writer.WriteAsync("streamed "u8.ToArray(), ct);
             await writer.CompleteAsync("world"u8.ToArray(), ct);
@@ -70,7 +70,7 @@ public sealed class SendPathTests
         var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var app = await KestrelApp.StartAsync(e => e.MapWibeSocket("/ws", async (socket, ct) =>
         {
-            await using var writer = await socket.BeginMessageAsync(WebSocketMessageKind.Binary, ct);
+            await using var writer = await socket.BeginMessageAsync(WibeSocketMessageType.Binary, ct);
             await writer.WriteAsync(new byte[70_000], ct);
             await resume.Task.WaitAsync(Bound, ct);
             await writer.CompleteAsync(new byte[] { 1, 2, 3 }, ct);
@@ -103,7 +103,7 @@ public sealed class SendPathTests
         var otherStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var app = await KestrelApp.StartAsync(e => e.MapWibeSocket("/ws", async (socket, ct) =>
         {
-            var writer = await socket.BeginMessageAsync(WebSocketMessageKind.Text, ct);
+            var writer = await socket.BeginMessageAsync(WibeSocketMessageType.Text, ct);
             await writer.WriteAsync("part one, "u8.ToArray(), ct);
             var other = Task.Run(async () =>
             {
@@ -147,7 +147,7 @@ public sealed class SendPathTests
                 await go.Task;
                 for (int seq = 0; seq < PerThread; seq++)
                 {
-                    await socket.SendAsync(CreateMessage(thread, seq), WebSocketMessageKind.Binary, ct);
+                    await socket.SendAsync(CreateMessage(thread, seq), WibeSocketMessageType.Binary, ct);
                 }
             }, ct)).ToArray();
             go.SetResult();

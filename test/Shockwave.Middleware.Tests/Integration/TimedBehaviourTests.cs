@@ -136,7 +136,7 @@ public sealed class TimedBehaviourTests
             {
                 while (!ct.IsCancellationRequested)
                 {
-                    await socket.SendAsync(chunk, WebSocketMessageKind.Binary, ct);
+                    await socket.SendAsync(chunk, WibeSocketMessageType.Binary, ct);
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException)

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Shockwave.Middleware.Tests.Support;
 using Shockwave.Protocol;
-using TestMessageType = Shockwave.Testing.WibeSocketMessageType;
 
 namespace Shockwave.Middleware.Tests.TestServerTests;
 
@@ -191,7 +190,7 @@ public sealed class AuthorizationAndHubTests : IAsyncLifetime
 
         var close = await connection.ReceiveAsync();
 
-        Assert.Equal(TestMessageType.Close, close.Type);
+        Assert.Equal(WibeSocketMessageType.Close, close.Type);
         Assert.Equal(WebSocketCloseStatus.InternalServerError, close.CloseStatus);
     }
 }

@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging;
 using Shockwave.Middleware.Tests.Support;
 using Shockwave.Protocol;
 using Shockwave.Testing;
-using TestMessageType = Shockwave.Testing.WibeSocketMessageType;
 
 namespace Shockwave.Middleware.Tests.TestServerTests;
 
@@ -64,9 +63,9 @@ public sealed class EchoSampleInMemoryTests(EchoSampleFactory factory) : IClassF
         await connection.SendBinaryAsync(binary);
         var echoedBinary = await connection.ReceiveAsync();
 
-        Assert.Equal(TestMessageType.Text, echoedText.Type);
+        Assert.Equal(WibeSocketMessageType.Text, echoedText.Type);
         Assert.Equal(text, echoedText.Text);
-        Assert.Equal(TestMessageType.Binary, echoedBinary.Type);
+        Assert.Equal(WibeSocketMessageType.Binary, echoedBinary.Type);
         Assert.True(binary.AsSpan().SequenceEqual(echoedBinary.Payload.Span), "The echoed binary payload differs.");
         var close = await connection.CloseAsync(WebSocketCloseStatus.NormalClosure);
         Assert.Equal(WebSocketCloseStatus.NormalClosure, close.CloseStatus);
@@ -111,7 +110,7 @@ public sealed class EchoSampleInMemoryTests(EchoSampleFactory factory) : IClassF
         await connection.SendFrameAsync(WebSocketOpcode.Continuation, fin: true, new byte[] { 3 });
 
         var pong = await connection.ReceiveAsync();
-        Assert.Equal(TestMessageType.Pong, pong.Type);
+        Assert.Equal(WibeSocketMessageType.Pong, pong.Type);
         Assert.Equal("between"u8.ToArray(), pong.Payload.ToArray());
         var echoed = await connection.ReceiveAsync();
         Assert.Equal(new byte[] { 1, 2, 3 }, echoed.Payload.ToArray());
@@ -129,7 +128,7 @@ public sealed class EchoSampleInMemoryTests(EchoSampleFactory factory) : IClassF
         await connection.SendRawAsync(unmasked.WrittenMemory);
 
         var close = await connection.ReceiveAsync();
-        Assert.Equal(TestMessageType.Close, close.Type);
+        Assert.Equal(WibeSocketMessageType.Close, close.Type);
         Assert.Equal(WebSocketCloseStatus.ProtocolError, close.CloseStatus);
         await connection.WaitForServerToFinishAsync();
     }

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Builder;
 using Shockwave.Middleware.Tests.Support;
-using TestMessageType = Shockwave.Testing.WibeSocketMessageType;
 
 namespace Shockwave.Middleware.Tests.TestServerTests;
 
@@ -29,7 +28,7 @@ public sealed class KeepAliveInMemoryTests
         Assert.Equal("sync", (await connection.ReceiveAsync()).Text);
 
         clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal(TestMessageType.Ping, (await connection.ReceiveAsync()).Type);
+        Assert.Equal(WibeSocketMessageType.Ping, (await connection.ReceiveAsync()).Type);
 
         clock.Advance(TimeSpan.FromSeconds(5));
         await app.Logs.WaitForEventAsync(4);

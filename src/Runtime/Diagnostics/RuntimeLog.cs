@@ -4,10 +4,10 @@ using Shockwave.Protocol;
 namespace Shockwave.Diagnostics;
 
 /// <summary>
-/// All log messages of the library, in one partial class split by area. Event ids are stable:
-/// 1-99 connection runtime (this file), 100-199 upgrade and routing, 200-299 raw Kestrel listener.
+/// The connection runtime's log messages. Event ids are stable across the product: 1-99 the connection runtime (this
+/// class), 100-299 the server (<c>Shockwave.Middleware</c>'s <c>Log</c>), 300-399 the client.
 /// </summary>
-internal static partial class Log
+internal static partial class RuntimeLog
 {
     [LoggerMessage(1, LogLevel.Debug, "WibeSocket {ConnectionId} opened (subprotocol '{SubProtocol}', compression {Compression}, transport {Transport}).", EventName = "ConnectionOpened")]
     public static partial void ConnectionOpened(ILogger logger, string connectionId, string? subProtocol, bool compression, string transport);

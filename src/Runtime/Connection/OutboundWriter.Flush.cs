@@ -7,29 +7,10 @@ namespace Shockwave.Runtime;
 // burst of work (say, a handler echoing 16 pipelined messages) has yielded. Every frame written until then leaves in
 // the same flush. The deferral is bounded: past FlushSliceSize unflushed bytes the sender flushes inline and waits,
 // so back-pressure still reaches it; and a handler about to wait for a message flushes first.
-internal sealed partial class WibeSocketConnection
+internal sealed partial class OutboundWriter
 {
-    private readonly ScheduledFlush _scheduledFlush;
-    private int _flushScheduled;
-
-    /// <summary>Called with the frame lock held, after writing a small frame.</summary>
-    private ValueTask FlushOrScheduleAsync(CancellationToken cancellationToken)
-    {
-        if (_output.CanGetUnflushedBytes && _output.UnflushedBytes <= FlushSliceSize)
-        {
-            if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(_scheduledFlush, preferLocal: true);
-            }
-
-            return ValueTask.CompletedTask;
-        }
-
-        return FlushAsync(frameComplete: true, cancellationToken);
-    }
-
     /// <summary>Flushes now if a deferred flush is pending and nobody is writing (a receiver about to wait calls it).</summary>
-    private void FlushPendingNow()
+    public void FlushPendingNow()
     {
         if (Volatile.Read(ref _flushScheduled) == 0 || !_frameLock.Wait(0, CancellationToken.None))
         {
@@ -47,11 +28,27 @@ internal sealed partial class WibeSocketConnection
         _ = CompleteOwedFlushAsync(flush);
     }
 
+    /// <summary>Called with the frame lock held, after writing a small frame.</summary>
+    private ValueTask FlushOrScheduleAsync(CancellationToken cancellationToken)
+    {
+        if (_output.CanGetUnflushedBytes && _output.UnflushedBytes <= FlushSliceSize)
+        {
+            if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(_scheduledFlush, preferLocal: true);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        return FlushAsync(frameComplete: true, cancellationToken);
+    }
+
     // The work item's body: synchronous when the frame lock is free and the flush completes at once (the common
     // case), so a burst costs no allocation; otherwise it finishes asynchronously.
     private void RunScheduledFlush()
     {
-        if (Volatile.Read(ref _aborted) != 0)
+        if (_lifecycle.IsAborted)
         {
             return;
         }
@@ -78,7 +75,7 @@ internal sealed partial class WibeSocketConnection
         try
         {
             // Reset before flushing: a frame written after this point schedules its own flush.
-            if (Interlocked.Exchange(ref _flushScheduled, 0) == 0 || Volatile.Read(ref _aborted) != 0)
+            if (Interlocked.Exchange(ref _flushScheduled, 0) == 0 || _lifecycle.IsAborted)
             {
                 ReleaseFrameLock();
                 return;
@@ -93,20 +90,20 @@ internal sealed partial class WibeSocketConnection
 
             if (flush.Result.IsCompleted)
             {
-                AbortCore(CloseReasons.TransportEnded);
+                _abort(CloseReasons.TransportEnded);
             }
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception ex) when (TransportErrors.IsTransportException(ex))
         {
-            Log.TransportEnded(_logger, ConnectionId, ex.Message);
-            AbortCore(CloseReasons.TransportEnded);
+            RuntimeLog.TransportEnded(_logger, _connectionId, ex.Message);
+            _abort(CloseReasons.TransportEnded);
         }
 
         ReleaseFrameLock();
     }
 
-    private sealed class ScheduledFlush(WibeSocketConnection connection) : IThreadPoolWorkItem
+    private sealed class ScheduledFlush(OutboundWriter writer) : IThreadPoolWorkItem
     {
-        public void Execute() => connection.RunScheduledFlush();
+        public void Execute() => writer.RunScheduledFlush();
     }
 }

@@ -31,8 +31,6 @@ internal sealed class WibeSocketMetrics
         _connectionDuration = meter.CreateHistogram<double>("shockwave.connection.duration", "s", "How long connections stayed open.");
     }
 
-    public bool MessagesEnabled => _messagesReceived.Enabled || _messagesSent.Enabled;
-
     public void ConnectionOpened() => _activeConnections.Add(1);
 
     public void ConnectionClosed(string closeReason, TimeSpan duration)
@@ -56,11 +54,11 @@ internal sealed class WibeSocketMetrics
         }
     }
 
-    public void MessageReceived(WebSocketMessageKind kind) => _messagesReceived.Add(1, new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind)));
+    public void MessageReceived(WibeSocketMessageType kind) => _messagesReceived.Add(1, new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind)));
 
-    public void MessageSent(WebSocketMessageKind kind) => _messagesSent.Add(1, new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind)));
+    public void MessageSent(WibeSocketMessageType kind) => _messagesSent.Add(1, new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind)));
 
-    private static string KindName(WebSocketMessageKind kind) => kind == WebSocketMessageKind.Text ? "text" : "binary";
+    private static string KindName(WibeSocketMessageType type) => type == WibeSocketMessageType.Text ? "text" : "binary";
 }
 
 /// <summary>Why a connection ended: the value of the <c>shockwave.close_reason</c> metric tag and of log lines.</summary>

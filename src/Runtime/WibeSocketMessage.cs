@@ -1,21 +1,7 @@
 using System.Buffers;
 using System.Text;
-using Shockwave.Protocol;
 
 namespace Shockwave;
-
-/// <summary>What a received message is.</summary>
-public enum WibeSocketMessageType : byte
-{
-    /// <summary>A UTF-8 text message (already validated).</summary>
-    Text = 1,
-
-    /// <summary>A binary message.</summary>
-    Binary = 2,
-
-    /// <summary>The connection is closing: the peer sent a close frame or the connection ended. No more messages follow.</summary>
-    Close = 8,
-}
 
 /// <summary>
 /// A received message. Its payload is <b>borrowed</b>: it may point straight into the connection's receive buffer
@@ -73,8 +59,6 @@ public readonly struct WibeSocketMessage
     /// <summary>A copy of the payload that outlives the next receive.</summary>
     public byte[] ToArray() => Payload.ToArray();
 
-    /// <summary>The protocol-level kind of a data message.</summary>
-    internal WebSocketMessageKind Kind => Type == WibeSocketMessageType.Text ? WebSocketMessageKind.Text : WebSocketMessageKind.Binary;
 }
 
 /// <summary>Counts receives on one socket, so a message can tell whether its borrowed payload is still valid.</summary>

@@ -1,13 +1,14 @@
 using System.Buffers;
 
-namespace Shockwave.Runtime;
+namespace Shockwave.Protocol;
 
 /// <summary>
-/// A message that did not arrive whole, copied into pooled memory as its pieces arrive. The frame reader has already
-/// bounded the total by the message size limit; this grows by doubling so a large message costs O(log n) rentals.
-/// Also an <see cref="IBufferWriter{T}"/> so the inflater can write into it.
+/// A message held in pooled memory: one that did not arrive whole, copied in as its pieces arrive, or an outgoing
+/// message being deflated. Its owner bounds the total (the frame reader and inflater bound it by the message size
+/// limit); it grows by doubling, so a large message costs O(log n) rentals. Also an <see cref="IBufferWriter{T}"/>, so
+/// the inflater and the deflater can write into it.
 /// </summary>
-internal sealed class MessageAssembly : IBufferWriter<byte>, IDisposable
+public sealed class PooledMessageBuffer : IBufferWriter<byte>, IDisposable
 {
     private const int InitialSize = 4096;
 
@@ -15,14 +16,17 @@ internal sealed class MessageAssembly : IBufferWriter<byte>, IDisposable
     private byte[] _buffer;
     private int _length;
 
-    public MessageAssembly(long maxSize)
+    /// <summary>Creates a buffer that grows in doublings up to <paramref name="maxSize"/> (beyond it, only as needed).</summary>
+    public PooledMessageBuffer(long maxSize)
     {
         _maxSize = maxSize;
         _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
     }
 
+    /// <summary>The bytes written so far.</summary>
     public int Length => _length;
 
+    /// <summary>Copies <paramref name="payload"/> in after what is already there.</summary>
     public void Append(in ReadOnlySequence<byte> payload)
     {
         foreach (var memory in payload)
@@ -34,18 +38,23 @@ internal sealed class MessageAssembly : IBufferWriter<byte>, IDisposable
         }
     }
 
+    /// <summary>What was written, valid until <see cref="Dispose"/>.</summary>
     public ReadOnlySequence<byte> GetPayload() => new(_buffer, 0, _length);
 
+    /// <summary>What was written, as a span.</summary>
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
 
+    /// <inheritdoc />
     public void Advance(int count) => _length += count;
 
+    /// <inheritdoc />
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         EnsureCapacity(Math.Max(sizeHint, 1));
         return _buffer.AsMemory(_length);
     }
 
+    /// <inheritdoc />
     public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 
     /// <summary>Returns the buffer to the pool; the instance may be used again and rents on demand.</summary>

@@ -3,13 +3,14 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text;
-using Microsoft.AspNetCore.Http;
 using Shockwave.Protocol;
 
 namespace Shockwave;
 
 /// <summary>
-/// One WebSocket connection, as a handler sees it. The runtime owns the read loop: pings are answered and close
+/// One WebSocket connection, as a handler sees it, on either end: the server's (a hub, a <c>MapWibeSocket</c> handler)
+/// or a client's. Server-side extras, such as the upgrade request's <c>HttpContext</c>, come as extensions from the
+/// server package. The runtime owns the read loop: pings are answered and close
 /// frames processed while the handler is busy, and <see cref="ReceiveAsync"/> hands out whole messages.
 /// </summary>
 /// <remarks>
@@ -39,9 +40,6 @@ public abstract class WibeSocket
     /// <summary>State the application keeps with the connection.</summary>
     public abstract IDictionary<object, object?> Items { get; }
 
-    /// <summary>The upgrade request's context on the endpoint-routing path; null on the raw Kestrel listener.</summary>
-    public abstract HttpContext? HttpContext { get; }
-
     /// <summary>Signalled when the connection has ended, however it ended.</summary>
     public abstract CancellationToken ConnectionClosed { get; }
 
@@ -61,16 +59,16 @@ public abstract class WibeSocket
     public abstract ValueTask<WibeSocketMessage> ReceiveAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Sends one whole message.</summary>
-    public abstract ValueTask SendAsync(ReadOnlyMemory<byte> payload, WebSocketMessageKind kind, CancellationToken cancellationToken = default);
+    public abstract ValueTask SendAsync(ReadOnlyMemory<byte> payload, WibeSocketMessageType type, CancellationToken cancellationToken = default);
 
     /// <summary>Sends one whole message whose payload is a sequence.</summary>
-    public abstract ValueTask SendAsync(ReadOnlySequence<byte> payload, WebSocketMessageKind kind, CancellationToken cancellationToken = default);
+    public abstract ValueTask SendAsync(ReadOnlySequence<byte> payload, WibeSocketMessageType type, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Starts a message sent in parts: each <see cref="WibeSocketMessageWriter.WriteAsync"/> becomes a frame.
     /// Other data messages wait until the writer completes; control frames do not.
     /// </summary>
-    public abstract ValueTask<WibeSocketMessageWriter> BeginMessageAsync(WebSocketMessageKind kind, CancellationToken cancellationToken = default);
+    public abstract ValueTask<WibeSocketMessageWriter> BeginMessageAsync(WibeSocketMessageType type, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Starts the close handshake (RFC 6455 section 7.1.2) and waits, up to the close timeout, for the peer's close
@@ -96,7 +94,7 @@ public abstract class WibeSocket
             throw new ArgumentException("A close message cannot be sent; use CloseAsync.", nameof(message));
         }
 
-        return SendAsync(message.Payload, message.Kind, cancellationToken);
+        return SendAsync(message.Payload, message.Type, cancellationToken);
     }
 
     /// <summary>Receives messages until the connection closes.</summary>
@@ -121,7 +119,7 @@ public abstract class WibeSocket
         try
         {
             int length = Encoding.UTF8.GetBytes(text, buffer);
-            await SendAsync(buffer.AsMemory(0, length), WebSocketMessageKind.Text, cancellationToken).ConfigureAwait(false);
+            await SendAsync(buffer.AsMemory(0, length), WibeSocketMessageType.Text, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -1,0 +1,88 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Security.Claims;
+using Shockwave.Protocol;
+using Shockwave.Protocol.Compression;
+
+namespace Shockwave.Runtime;
+
+/// <summary>
+/// Everything the connection runtime needs, from whichever host accepted or opened the connection (endpoint routing,
+/// the raw Kestrel listener, the test client, the client). The runtime depends on this and on the transport pipe only;
+/// a host's own context travels as an opaque <see cref="HostContext"/> the runtime never looks into.
+/// </summary>
+internal sealed class ConnectionSetup
+{
+    public required IDuplexPipe Transport { get; init; }
+
+    public required string ConnectionId { get; init; }
+
+    public required ConnectionLimits Limits { get; init; }
+
+    public required WibeSocketRuntime Runtime { get; init; }
+
+    /// <summary>Which end of the connection this is: a client masks what it sends and expects unmasked frames.</summary>
+    public WebSocketRole Role { get; init; } = WebSocketRole.Server;
+
+    /// <summary>A short name of the transport path for logs: <c>kestrel-transport</c>, <c>upgrade-stream</c>, <c>raw-listener</c>, <c>client</c>.</summary>
+    public required string TransportName { get; init; }
+
+    public ClaimsPrincipal User { get; init; } = new(new ClaimsIdentity());
+
+    public string? SubProtocol { get; init; }
+
+    public EndPoint? RemoteEndPoint { get; init; }
+
+    /// <summary>Builds the remote end point from <see cref="HostContext"/> on demand, so an idle connection need not carry it.</summary>
+    public Func<object, EndPoint?>? ResolveRemoteEndPoint { get; init; }
+
+    /// <summary>The host's own context (the upgrade request's <c>HttpContext</c> on the endpoint-routing path), or null.</summary>
+    public object? HostContext { get; init; }
+
+    /// <summary>The negotiated permessage-deflate parameters, or null when compression is off for this connection.</summary>
+    public PerMessageDeflateParameters? Compression { get; init; }
+
+    /// <summary>The compression settings of the endpoint (codec, level, minimum size), used when <see cref="Compression"/> is set.</summary>
+    public PerMessageDeflateOptions? CompressionOptions { get; init; }
+
+    /// <summary>
+    /// True when the transport is Kestrel's own connection pipe: Kestrel cancels its pending read when the server
+    /// stops (platform notes 1.3), which must be told apart from the runtime's own wake-ups.
+    /// </summary>
+    public bool CancelledReadMeansShutdown { get; init; }
+
+    /// <summary>
+    /// True when the runtime owns the transport pipes and must complete them when the connection ends (pipes over an
+    /// upgrade stream); false for Kestrel's connection pipes, which Kestrel completes when the request ends.
+    /// </summary>
+    public bool OwnsTransport { get; init; }
+
+    /// <summary>Tears the underlying connection down (ConnectionContext.Abort, a socket's close).</summary>
+    public Action? AbortTransport { get; init; }
+
+    /// <summary>Tears the connection down through <see cref="HostContext"/> (HttpContext.Abort): a static delegate, so an idle connection carries no closure.</summary>
+    public Action<object>? AbortHost { get; init; }
+}
+
+/// <summary>
+/// The limits and timers of one connection, built once per endpoint (or client) configuration and shared by its
+/// connections.
+/// </summary>
+internal sealed class ConnectionLimits
+{
+    /// <summary>The frame reader's limits when permessage-deflate was not negotiated.</summary>
+    public required FrameReaderOptions Reader { get; init; }
+
+    /// <summary>The frame reader's limits when it was (RSV1 allowed).</summary>
+    public required FrameReaderOptions CompressedReader { get; init; }
+
+    public required long MaxMessageSize { get; init; }
+
+    public required long MaxReadAheadBytes { get; init; }
+
+    public required TimeSpan KeepAliveInterval { get; init; }
+
+    public required TimeSpan KeepAliveTimeout { get; init; }
+
+    public required TimeSpan CloseTimeout { get; init; }
+}

@@ -1,0 +1,366 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Shockwave.Diagnostics;
+using Shockwave.Protocol;
+
+namespace Shockwave.Runtime;
+
+/// <summary>
+/// The connection's read loop: reads the transport pipe, parses frames with the sans-I/O reader, hands whole messages
+/// to the <see cref="InboundQueue"/> (in place when a message arrived whole, assembled by the core's
+/// <see cref="MessageAssembler"/> otherwise), answers pings and the peer's close, and fails the connection on a protocol
+/// error with the error's close code. It consumes the pipe only past what the handler still borrows, and stops reading
+/// past the read-ahead budget.
+/// </summary>
+internal sealed class ReadLoop
+{
+    // How long a failure's close frame may wait for the handler to take the messages that arrived before it.
+    private static readonly TimeSpan DeferredFailureBound = TimeSpan.FromSeconds(1);
+
+    // How long a failed connection waits for the peer to close after our close frame (RFC 6455 section 7.1.7).
+    private static readonly TimeSpan FailureLinger = TimeSpan.FromMilliseconds(500);
+
+    private readonly WibeSocketConnection _connection;
+    private readonly PipeReader _input;
+    private readonly WebSocketFrameReader _frameReader;
+    private readonly MessageAssembler _assembler;
+    private readonly InboundQueue _inbound;
+    private readonly CloseHandshake _close;
+
+    // Offsets are absolute byte counts since the connection opened, so they survive AdvanceTo.
+    private long _consumedAbs;
+    private long _parsedAbs;
+    private bool _failedByPeer;
+    private Task _closeReply = Task.CompletedTask;
+
+    private ProtocolError? _deferredFailure; // guarded by _deferredGate
+    private TaskCompletionSource? _deferredFailureSent; // only when a failure's close waits for the handler
+    private readonly Lock _deferredGate = new();
+
+    public ReadLoop(WibeSocketConnection connection, WebSocketFrameReader frameReader, MessageAssembler assembler)
+    {
+        _connection = connection;
+        _input = connection.Setup.Transport.Input;
+        _frameReader = frameReader;
+        _assembler = assembler;
+        _inbound = connection.Inbound;
+        _close = connection.Close;
+    }
+
+    private string ConnectionId => _connection.ConnectionId;
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            while (!_close.IsAborted)
+            {
+                var result = await _input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (result.IsCanceled && !_inbound.ConsumeWakeRequest() && _connection.Setup.CancelledReadMeansShutdown)
+                {
+                    // Not our own wake-up: Kestrel cancels the transport read when the server stops (platform notes 1.3).
+                    _connection.OnServerStopping();
+                }
+
+                if (buffer.Length > _parsedAbs - _consumedAbs)
+                {
+                    _connection.KeepAlive.OnReceived(_connection.Time.GetTimestamp());
+                }
+
+                bool keepReading = ProcessBuffer(buffer);
+                long heldBytes = AdvanceInput(buffer);
+                if (!keepReading || _close.IsAborted)
+                {
+                    break;
+                }
+
+                if (result.IsCompleted)
+                {
+                    RuntimeLog.TransportEnded(_connection.Logger, ConnectionId, "the peer closed the connection without a close frame");
+                    _connection.AbortCore(CloseReasons.TransportEnded);
+                    break;
+                }
+
+                await _inbound.WaitForReadAheadAsync(heldBytes).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (TransportErrors.IsTransportException(ex))
+        {
+            RuntimeLog.TransportEnded(_connection.Logger, ConnectionId, ex.Message);
+            _connection.AbortCore(CloseReasons.TransportEnded);
+        }
+        finally
+        {
+            _inbound.Complete();
+        }
+
+        if (_failedByPeer)
+        {
+            await DrainAfterFailureAsync().ConfigureAwait(false);
+        }
+
+        // The run awaits this loop before ending the transport: the answer to the peer's close must be flushed first,
+        // or a handler that returns at once (the echo sample) ends the request and Kestrel closes TCP without it
+        // (R6455-5.5.1-d). WriteCloseAsync never throws.
+        await _closeReply.ConfigureAwait(false);
+    }
+
+    /// <summary>The handler has taken every message that preceded a failure: the failure's close frame goes out now.</summary>
+    public void SendDeferredFailure()
+    {
+        ProtocolError? failure;
+        lock (_deferredGate)
+        {
+            failure = _deferredFailure;
+            _deferredFailure = null;
+        }
+
+        if (failure is { } error)
+        {
+            SendFailureClose(error);
+        }
+    }
+
+    /// <summary>Returns the message being assembled and the inflater at the connection's end (after the loop ended).</summary>
+    public void ReleaseBuffers() => _assembler.Dispose();
+
+    /// <summary>
+    /// After failing the connection, reads and discards what the peer still sends (its close frame, typically) until it
+    /// closes TCP or a short linger passes, then ends the connection. Closing with unread input would make the kernel
+    /// send a reset, which can destroy the close frame before the peer reads it; waiting the full close timeout would
+    /// hold the connection open for nothing, since the rest of the input can no longer be parsed.
+    /// </summary>
+    private async Task DrainAfterFailureAsync()
+    {
+        var time = _connection.Time;
+        try
+        {
+            if (_deferredFailureSent is { } deferred)
+            {
+                await deferred.Task.WaitAsync(DeferredFailureBound, time).ConfigureAwait(false);
+            }
+        }
+        catch (TimeoutException)
+        {
+            // The handler did not take the earlier messages in time (a send-only handler never asks): close now.
+            SendDeferredFailure();
+        }
+
+        var closeTimeout = _connection.Setup.Limits.CloseTimeout;
+        var linger = closeTimeout < FailureLinger ? closeTimeout : FailureLinger;
+        using var deadline = new CancellationTokenSource(linger, time);
+        bool flooded = false;
+        try
+        {
+            while (!_close.IsAborted)
+            {
+                var result = await _input.ReadAsync(deadline.Token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+
+                // The message the handler still holds may be borrowed from this buffer: consume only past it, and give
+                // up at once if the peer floods the connection meanwhile.
+                long held = _inbound.HeldInPlaceStart();
+                if (held >= _consumedAbs)
+                {
+                    if (_consumedAbs + buffer.Length - held > _connection.Setup.Limits.MaxReadAheadBytes)
+                    {
+                        flooded = true;
+                        break;
+                    }
+
+                    _input.AdvanceTo(buffer.GetPosition(held - _consumedAbs), buffer.End);
+                    _consumedAbs = held;
+                }
+                else
+                {
+                    _input.AdvanceTo(buffer.End);
+                    _consumedAbs += buffer.Length;
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (TransportErrors.IsTransportException(ex))
+        {
+            // The linger ran out or the transport went away: either way the connection ends now.
+        }
+
+        if (flooded)
+        {
+            _connection.AbortCore(_close.Reason);
+            return;
+        }
+
+        // End gracefully: the handler returns and the server closes TCP with a FIN, not a reset (section 7.1.1).
+        _close.StopWaitingForPeer();
+        _connection.MarkClosed();
+    }
+
+    /// <summary>Parses everything new in the buffer. Returns false when the loop must stop reading.</summary>
+    private bool ProcessBuffer(ReadOnlySequence<byte> buffer)
+    {
+        try
+        {
+            return ParseBuffer(buffer);
+        }
+        finally
+        {
+            _inbound.SignalIfEnqueued();
+        }
+    }
+
+    private bool ParseBuffer(ReadOnlySequence<byte> buffer)
+    {
+        var unparsed = buffer.Slice(_parsedAbs - _consumedAbs);
+        while (true)
+        {
+            long before = unparsed.Length;
+            var status = _frameReader.Read(ref unparsed, out var segment, out var error);
+            _parsedAbs += before - unparsed.Length;
+            switch (status)
+            {
+                case FrameReadStatus.NeedMoreData:
+                    return true;
+                case FrameReadStatus.MessagePayload:
+                    if (!OnMessagePayload(segment, _parsedAbs - segment.Payload.Length))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case FrameReadStatus.ControlFrame:
+                    if (!OnControlFrame(segment))
+                    {
+                        return false;
+                    }
+
+                    break;
+                default:
+                    FailConnection(error);
+                    return false;
+            }
+        }
+    }
+
+    private bool OnMessagePayload(in FrameSegment segment, long payloadStartAbs)
+    {
+        // Section 7.1.1 lets data arriving after our close be discarded.
+        if (_close.State != WibeSocketState.Open)
+        {
+            return true;
+        }
+
+        var type = segment.Opcode == WebSocketOpcode.Text ? WibeSocketMessageType.Text : WibeSocketMessageType.Binary;
+        if (segment.IsWholeMessage && !segment.IsCompressed && !_assembler.IsAssembling)
+        {
+            _inbound.Enqueue(segment.Payload.IsEmpty
+                ? PendingMessage.Empty(type)
+                : new PendingMessage(type, segment.Payload, null, payloadStartAbs));
+            return true;
+        }
+
+        // A message that did not arrive whole (or arrived compressed) is copied out, so the pipe can be consumed as it
+        // streams in.
+        switch (_assembler.Append(segment, out var error))
+        {
+            case MessageAssemblyStatus.MessageComplete:
+                var owned = _assembler.TakeMessage();
+                _inbound.Enqueue(new PendingMessage(type, owned.GetPayload(), owned, -1));
+                return true;
+            case MessageAssemblyStatus.NeedMoreData:
+                return true;
+            default:
+                FailConnection(error);
+                return false;
+        }
+    }
+
+    private bool OnControlFrame(in FrameSegment segment)
+    {
+        switch (segment.Opcode)
+        {
+            case WebSocketOpcode.Ping:
+                // Section 5.5.2: answer with a pong carrying the same payload, as soon as practical.
+                _connection.Outbound.OwePong(segment.Payload);
+                return true;
+            case WebSocketOpcode.Pong:
+                return true;
+            default:
+                OnPeerClose(segment.Payload);
+                return false;
+        }
+    }
+
+    private void OnPeerClose(in ReadOnlySequence<byte> payload)
+    {
+        var (status, reason) = ClosePayload.Parse(payload);
+        if (_close.OnPeerClose(status, reason, _connection.PeerCloseReason))
+        {
+            // Section 5.5.1: echo the status code received; an empty close is answered with an empty close.
+            var echo = status == WebSocketCloseStatus.NoStatusReceived ? (WebSocketCloseStatus?)null : status;
+            _closeReply = ReplyToCloseAsync(echo);
+        }
+        else
+        {
+            _connection.MarkClosed();
+        }
+    }
+
+    private async Task ReplyToCloseAsync(WebSocketCloseStatus? status)
+    {
+        await _connection.Outbound.WriteCloseAsync(status, null).ConfigureAwait(false);
+        _connection.MarkClosed();
+    }
+
+    /// <summary>
+    /// Fails the connection (RFC 6455 section 7.1.7): the close frame with the error's code is flushed before anything
+    /// else ends, then the loop stops parsing; the rest of the input is no longer trustworthy.
+    /// </summary>
+    private void FailConnection(in ProtocolError error)
+    {
+        _failedByPeer = true;
+        RuntimeLog.ProtocolError(_connection.Logger, ConnectionId, error.Name, error.CloseStatus, error.Reason);
+        _close.SetReason(CloseReasons.For(error.CloseStatus));
+
+        // Messages that arrived whole before the bad frame are still handed out, and the close frame follows their
+        // replies (section 7.1.7 forbids processing data after the failure, not before it). The close waits for the
+        // handler to take them, at most DeferredFailureBound.
+        bool closeNow;
+        lock (_deferredGate)
+        {
+            closeNow = !_inbound.HasPending;
+            if (!closeNow)
+            {
+                _deferredFailure = error;
+                _deferredFailureSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+
+        if (closeNow)
+        {
+            SendFailureClose(error);
+        }
+    }
+
+    private void SendFailureClose(in ProtocolError error)
+    {
+        Volatile.Read(ref _deferredFailureSent)?.TrySetResult();
+        _ = _connection.SendCloseAsync(error.CloseStatus, error.Reason, CloseReasons.For(error.CloseStatus)).AsTask();
+    }
+
+    /// <summary>
+    /// Consumes what no handler still borrows and returns how many bytes remain held (borrowed in place, or read
+    /// ahead and waiting for the handler).
+    /// </summary>
+    private long AdvanceInput(ReadOnlySequence<byte> buffer)
+    {
+        long target = _inbound.ConsumableUpTo(_parsedAbs, out long owned);
+        _input.AdvanceTo(buffer.GetPosition(target - _consumedAbs), buffer.End);
+        _consumedAbs = target;
+        return (_parsedAbs - target) + owned + _assembler.BufferedLength;
+    }
+}
