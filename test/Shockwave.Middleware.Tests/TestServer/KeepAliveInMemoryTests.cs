@@ -1,3 +1,4 @@
+using Shockwave.Tests.Shared;
 using Microsoft.AspNetCore.Builder;
 using Shockwave.Middleware.Tests.Support;
 

@@ -1,4 +1,4 @@
-namespace Shockwave.Middleware.Tests.Support;
+namespace Shockwave.Tests.Shared;
 
 /// <summary>
 /// A clock that only moves when the test says so: <see cref="Advance"/> moves time forward and fires every timer that
