@@ -136,14 +136,14 @@ internal sealed class WibeSocketListener
         // Authority and asterisk forms name no resource (RFC 9112 section 3.2.3-4).
         if (head.Path.Length == 0)
         {
-            await RejectAsync(connection, head.Target, HandshakeDecision.Refuse(400, "InvalidRequestTarget")).ConfigureAwait(false);
+            await RejectAsync(connection, head.Target, HandshakeRefusals.InvalidRequestTarget).ConfigureAwait(false);
             return null;
         }
 
         var route = _routes.Match(PathString.FromUriComponent(head.Path));
         if (route is null)
         {
-            await RejectAsync(connection, head.Path, HandshakeDecision.Refuse(404, "NoEndpoint")).ConfigureAwait(false);
+            await RejectAsync(connection, head.Path, HandshakeRefusals.NoEndpoint).ConfigureAwait(false);
             return null;
         }
 
@@ -159,7 +159,7 @@ internal sealed class WibeSocketListener
         // The same rule, status and headers as WibeSocketEndpoint for a plain HTTP request to a WebSocket-only endpoint.
         if (!headers.Contains("Sec-WebSocket-Key") && !headers.Contains("Sec-WebSocket-Version") && !HeaderTokens.ContainsToken(headers.GetCombinedValue("Upgrade"), "websocket"))
         {
-            await RejectAsync(connection, head.Path, HandshakeDecision.Refuse(426, "NotAWebSocketRequest", [new("Upgrade", "websocket"), new("Sec-WebSocket-Version", WebSocketVersion.Current)])).ConfigureAwait(false);
+            await RejectAsync(connection, head.Path, HandshakeRefusals.NotAWebSocketRequest).ConfigureAwait(false);
             return null;
         }
 
@@ -174,13 +174,13 @@ internal sealed class WibeSocketListener
         // would otherwise be read as WebSocket frames.
         if (headers.Contains("Transfer-Encoding") || (headers.GetFirstValue("Content-Length") is { } length && !HeaderTokens.TrimOws(length).SequenceEqual("0")))
         {
-            await RejectAsync(connection, head.Path, HandshakeDecision.Refuse(400, "NotUpgradable")).ConfigureAwait(false);
+            await RejectAsync(connection, head.Path, HandshakeRefusals.NotUpgradable).ConfigureAwait(false);
             return null;
         }
 
         if (_runtime.Stopping.IsCancellationRequested)
         {
-            await RejectAsync(connection, head.Path, HandshakeDecision.Refuse(503, "ServerStopping")).ConfigureAwait(false);
+            await RejectAsync(connection, head.Path, HandshakeRefusals.ServerStopping).ConfigureAwait(false);
             return null;
         }
 
@@ -219,7 +219,7 @@ internal sealed class WibeSocketListener
                 // 408 whether or not the peer sent anything: RFC 9110 section 15.5.9 allows it on an idle connection, and
                 // a client that was about to send learns why the connection closed.
                 Log.ListenerHandshakeTimeout(_runtime.Logger, connection.ConnectionId, _options.HandshakeTimeout);
-                return (null, HandshakeDecision.Refuse(408, "HandshakeTimeout"));
+                return (null, HandshakeRefusals.HandshakeTimeout);
             }
 
             var buffer = result.Buffer;

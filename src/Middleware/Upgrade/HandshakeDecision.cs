@@ -66,7 +66,7 @@ internal sealed class HandshakeDecision
 
         if (!IsOriginAllowed(request, options))
         {
-            return Refuse(403, "OriginNotAllowed");
+            return HandshakeRefusals.OriginNotAllowed;
         }
 
         string? subProtocol = options.SubProtocols.Count == 0 ? null : SubProtocols.Select(request.SubProtocolHeaders, options.SubProtocols.AsReadOnly());
@@ -80,7 +80,7 @@ internal sealed class HandshakeDecision
             // A well-formed offer with parameters the server cannot take is only declined (RFC 7692 section 5).
             if (negotiation.Status == PerMessageDeflateNegotiationStatus.MalformedHeader)
             {
-                return Refuse(400, "MalformedExtensionsHeader");
+                return HandshakeRefusals.MalformedExtensionsHeader;
             }
 
             if (negotiation.IsAccepted)

@@ -106,13 +106,13 @@ internal sealed class WibeSocketEndpoint
         if (!extendedConnect && !LooksLikeWebSocketRequest(context.Request))
         {
             // A plain HTTP request to a WebSocket-only endpoint: say what it takes (RFC 9110 section 15.5.22).
-            await RejectAsync(context, runtime, HandshakeDecision.Refuse(426, "NotAWebSocketRequest", [new("Upgrade", "websocket"), new("Sec-WebSocket-Version", WebSocketVersion.Current)])).ConfigureAwait(false);
+            await RejectAsync(context, runtime, HandshakeRefusals.NotAWebSocketRequest).ConfigureAwait(false);
             return null;
         }
 
         if (extendedConnect && !string.Equals(connect!.Protocol, "websocket", StringComparison.OrdinalIgnoreCase))
         {
-            await RejectAsync(context, runtime, HandshakeDecision.Refuse(400, "UnsupportedConnectProtocol")).ConfigureAwait(false);
+            await RejectAsync(context, runtime, HandshakeRefusals.UnsupportedConnectProtocol).ConfigureAwait(false);
             return null;
         }
 
@@ -126,7 +126,7 @@ internal sealed class WibeSocketEndpoint
         if (!extendedConnect && upgrade is not { IsUpgradableRequest: true })
         {
             // Kestrel refuses to upgrade a request with a body (platform notes 1.1); TestServer cannot upgrade at all.
-            await RejectAsync(context, runtime, HandshakeDecision.Refuse(400, "NotUpgradable")).ConfigureAwait(false);
+            await RejectAsync(context, runtime, HandshakeRefusals.NotUpgradable).ConfigureAwait(false);
             return null;
         }
 
@@ -147,7 +147,7 @@ internal sealed class WibeSocketEndpoint
             context.Response.Headers.Remove(HeaderNames.SecWebSocketAccept);
             context.Response.Headers.Remove(HeaderNames.SecWebSocketProtocol);
             context.Response.Headers.Remove(HeaderNames.SecWebSocketExtensions);
-            await RejectAsync(context, runtime, HandshakeDecision.Refuse(503, "UpgradeLimitReached")).ConfigureAwait(false);
+            await RejectAsync(context, runtime, HandshakeRefusals.UpgradeLimitReached).ConfigureAwait(false);
             return null;
         }
 
