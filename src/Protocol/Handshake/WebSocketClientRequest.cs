@@ -6,7 +6,8 @@ namespace Shockwave.Protocol.Handshake;
 
 /// <summary>
 /// What a client puts in its opening handshake (RFC 6455 section 4.1): the WebSocket URI, the key, and the optional
-/// <c>Origin</c>, subprotocols, extension offers and extra headers. <see cref="Http1RequestWriter"/> writes it.
+/// <c>Origin</c>, subprotocols, extension offers and extra headers. <see cref="Http1RequestWriter"/> writes it;
+/// <see cref="WebSocketResponseValidator"/> judges the server's answer against it.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -59,7 +60,7 @@ public sealed record WebSocketClientRequest
     public IReadOnlyList<string> SubProtocols { get; init; } = [];
 
     /// <summary>
-    /// The <c>Sec-WebSocket-Extensions</c> offer, such as <c>permessage-deflate; client_max_window_bits</c>. It must
+    /// The <c>Sec-WebSocket-Extensions</c> offer, such as <see cref="PerMessageDeflateClientOffer.ToHeaderValue"/>. It must
     /// follow the header grammar (RFC 6455 section 9.1). The default is <see langword="null"/>: no header.
     /// </summary>
     public string? Extensions { get; init; }
