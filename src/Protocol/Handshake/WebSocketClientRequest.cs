@@ -147,11 +147,13 @@ public sealed record WebSocketClientRequest
             throw Invalid("Uri must not carry user information; send credentials in a header.");
         }
 
-        // Uri escapes everything outside visible ASCII in the path and query; this guards the request line anyway.
+        // Port 0 names no listening socket. Uri escapes everything outside visible ASCII in the path and query; the
+        // check guards the request line anyway.
         if (uri.HostNameType is not (UriHostNameType.Dns or UriHostNameType.IPv4 or UriHostNameType.IPv6)
+            || uri.Port < 1
             || uri.PathAndQuery.AsSpan().ContainsAnyExceptInRange('!', '~'))
         {
-            throw Invalid("Uri must have a DNS name or IP address as host and an ASCII path.");
+            throw Invalid("Uri must have a DNS name or IP address as host, a port from 1 to 65535 and an ASCII path.");
         }
     }
 

@@ -146,6 +146,8 @@ public class Http1RequestWriterTests
     [InlineData("wss://h/path?q#f")]
     [InlineData("ws://user:secret@h/")]
     [InlineData("ws://user@h/")]
+    [InlineData("ws://h:0/")]
+    [InlineData("ws://-x-/")] // not a DNS name
     public void WriteUpgradeRequest_InvalidUri_ThrowsAndWritesNothing(string uri) => AssertRefused(Request(uri));
 
     [Fact]
