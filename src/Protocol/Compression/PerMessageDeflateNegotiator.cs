@@ -68,10 +68,10 @@ public sealed class PerMessageDeflateNegotiator
     /// <summary>The registered extension name (RFC 7692 section 7).</summary>
     public const string ExtensionName = "permessage-deflate";
 
-    private const string ServerNoContextTakeoverName = "server_no_context_takeover";
-    private const string ClientNoContextTakeoverName = "client_no_context_takeover";
-    private const string ServerMaxWindowBitsName = "server_max_window_bits";
-    private const string ClientMaxWindowBitsName = "client_max_window_bits";
+    internal const string ServerNoContextTakeoverName = "server_no_context_takeover";
+    internal const string ClientNoContextTakeoverName = "client_no_context_takeover";
+    internal const string ServerMaxWindowBitsName = "server_max_window_bits";
+    internal const string ClientMaxWindowBitsName = "client_max_window_bits";
 
     private readonly PerMessageDeflateOptions _options;
 
@@ -269,7 +269,7 @@ public sealed class PerMessageDeflateNegotiator
     }
 
     // 1*DIGIT with no leading zero, 8..15 (sections 7.1.2.1 and 7.1.2.2). Exactly "8", "9" or "10".."15".
-    private static bool TryParseWindowBits(string? value, out int bits)
+    internal static bool TryParseWindowBits(string? value, out int bits)
     {
         bits = 0;
         switch (value)

@@ -6,6 +6,10 @@ namespace Shockwave.Protocol.Compression;
 /// </summary>
 /// <remarks>
 /// <para>
+/// A client reads the same options with their meaning kept: <see cref="PerMessageDeflateClientOffer.FromOptions"/> turns
+/// the server-side settings into requests to the server and the client-side ones into the client's own limits.
+/// </para>
+/// <para>
 /// Every legal offer is accepted, including <c>server_max_window_bits</c> from 8 to 14: see <c>docs/compression.md</c>
 /// for what a window smaller than 15 costs with the codec in use.
 /// </para>
