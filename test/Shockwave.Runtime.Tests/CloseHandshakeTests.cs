@@ -11,7 +11,7 @@ public sealed class CloseHandshakeTests
     [Fact]
     public void OurCloseThenTheirs_EndsClosed_AndKeepsOurStatus()
     {
-        var close = new CloseHandshake(_time);
+        var close = new CloseHandshake(_time, new Lock());
         Assert.True(close.TryBeginClose(WebSocketCloseStatus.NormalClosure, "bye", CloseReasons.ServerClosed));
         Assert.False(close.TryBeginClose(WebSocketCloseStatus.EndpointUnavailable, null, CloseReasons.ServerShutdown));
         Assert.Equal(WibeSocketState.CloseSent, close.State);
@@ -29,7 +29,7 @@ public sealed class CloseHandshakeTests
     [Fact]
     public void TheirCloseFirst_MustBeAnswered_AndRecordsTheirStatus()
     {
-        var close = new CloseHandshake(_time);
+        var close = new CloseHandshake(_time, new Lock());
         Assert.True(close.OnPeerClose((WebSocketCloseStatus)4000, "later", CloseReasons.ClientClosed));
         Assert.Equal(WibeSocketState.CloseReceived, close.State);
         Assert.False(close.TryBeginClose(WebSocketCloseStatus.NormalClosure, null, CloseReasons.ServerClosed));
@@ -40,7 +40,7 @@ public sealed class CloseHandshakeTests
     [Fact]
     public void AbortOnlyOnce_AndNotAfterClosed()
     {
-        var close = new CloseHandshake(_time);
+        var close = new CloseHandshake(_time, new Lock());
         Assert.True(close.TryAbort(CloseReasons.KeepAliveTimeout));
         Assert.False(close.TryAbort(CloseReasons.Aborted));
         Assert.Equal(WibeSocketState.Aborted, close.State);
@@ -53,8 +53,8 @@ public sealed class CloseHandshakeTests
     public void HandshakeIsOverdue_OnlyAfterTheTimeout_InEitherDirection()
     {
         var timeout = TimeSpan.FromSeconds(5);
-        var ours = new CloseHandshake(_time);
-        var theirs = new CloseHandshake(_time);
+        var ours = new CloseHandshake(_time, new Lock());
+        var theirs = new CloseHandshake(_time, new Lock());
         ours.TryBeginClose(WebSocketCloseStatus.NormalClosure, null, CloseReasons.ServerClosed);
         theirs.OnPeerClose(WebSocketCloseStatus.NormalClosure, null, CloseReasons.ClientClosed);
 
@@ -69,7 +69,7 @@ public sealed class CloseHandshakeTests
     [Fact]
     public void Finish_WithoutThePeersClose_EndsAborted()
     {
-        var close = new CloseHandshake(_time);
+        var close = new CloseHandshake(_time, new Lock());
         close.TryBeginClose(WebSocketCloseStatus.NormalClosure, null, CloseReasons.ServerClosed);
         close.Finish();
         Assert.Equal(WibeSocketState.Aborted, close.State);

@@ -10,20 +10,20 @@ public sealed class KeepAliveTests
     public void SilentPeer_GetsOnePing_ThenTimesOut()
     {
         var keepAlive = new KeepAlive(_time, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(10), _time.GetTimestamp());
-        Assert.Equal(KeepAliveAction.None, Check(keepAlive, TimeSpan.FromSeconds(19)));
-        Assert.Equal(KeepAliveAction.SendPing, Check(keepAlive, TimeSpan.FromSeconds(1)));
-        Assert.Equal(KeepAliveAction.None, Check(keepAlive, TimeSpan.FromSeconds(9)));
-        Assert.Equal(KeepAliveAction.TimedOut, Check(keepAlive, TimeSpan.FromSeconds(1)));
+        Assert.Equal(KeepAliveAction.None, Check(ref keepAlive, TimeSpan.FromSeconds(19)));
+        Assert.Equal(KeepAliveAction.SendPing, Check(ref keepAlive, TimeSpan.FromSeconds(1)));
+        Assert.Equal(KeepAliveAction.None, Check(ref keepAlive, TimeSpan.FromSeconds(9)));
+        Assert.Equal(KeepAliveAction.TimedOut, Check(ref keepAlive, TimeSpan.FromSeconds(1)));
     }
 
     [Fact]
     public void AnythingReceivedAfterThePing_CountsAsLife()
     {
         var keepAlive = new KeepAlive(_time, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(10), _time.GetTimestamp());
-        Assert.Equal(KeepAliveAction.SendPing, Check(keepAlive, TimeSpan.FromSeconds(20)));
+        Assert.Equal(KeepAliveAction.SendPing, Check(ref keepAlive, TimeSpan.FromSeconds(20)));
         _time.Advance(TimeSpan.FromSeconds(1));
         keepAlive.OnReceived(_time.GetTimestamp());
-        Assert.Equal(KeepAliveAction.None, Check(keepAlive, TimeSpan.FromSeconds(15)));
+        Assert.Equal(KeepAliveAction.None, Check(ref keepAlive, TimeSpan.FromSeconds(15)));
     }
 
     [Fact]
@@ -42,10 +42,10 @@ public sealed class KeepAliveTests
     public void ZeroInterval_DisablesKeepAlive()
     {
         var keepAlive = new KeepAlive(_time, TimeSpan.Zero, TimeSpan.FromSeconds(10), _time.GetTimestamp());
-        Assert.Equal(KeepAliveAction.None, Check(keepAlive, TimeSpan.FromHours(1)));
+        Assert.Equal(KeepAliveAction.None, Check(ref keepAlive, TimeSpan.FromHours(1)));
     }
 
-    private KeepAliveAction Check(KeepAlive keepAlive, TimeSpan after)
+    private KeepAliveAction Check(ref KeepAlive keepAlive, TimeSpan after)
     {
         _time.Advance(after);
         return keepAlive.Check(_time.GetTimestamp());

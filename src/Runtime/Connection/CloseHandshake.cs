@@ -11,7 +11,7 @@ namespace Shockwave.Runtime;
 /// <remarks>Thread-safe: the read loop, the handler, the heartbeat and an abort all move it.</remarks>
 internal sealed class CloseHandshake
 {
-    private readonly Lock _gate = new();
+    private readonly Lock _gate;
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource _peerCloseReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -24,7 +24,13 @@ internal sealed class CloseHandshake
     private long _closeReceivedAt;
     private int _aborted;
 
-    public CloseHandshake(TimeProvider time) => _time = time;
+    /// <param name="time">The connection's clock.</param>
+    /// <param name="gate">The connection's one lock, shared by its parts: an idle connection pays for one lock object, not five.</param>
+    public CloseHandshake(TimeProvider time, Lock gate)
+    {
+        _time = time;
+        _gate = gate;
+    }
 
     public WibeSocketState State => _state;
 

@@ -57,6 +57,9 @@ internal sealed class ConnectionSetup
     /// </summary>
     public bool OwnsTransport { get; init; }
 
+    /// <summary>Told when the connection opens and when it has ended (the server's connection registry); shared by an endpoint's connections.</summary>
+    public IConnectionObserver? Observer { get; init; }
+
     /// <summary>Tears the underlying connection down (ConnectionContext.Abort, a socket's close).</summary>
     public Action? AbortTransport { get; init; }
 
@@ -85,4 +88,17 @@ internal sealed class ConnectionLimits
     public required TimeSpan KeepAliveTimeout { get; init; }
 
     public required TimeSpan CloseTimeout { get; init; }
+
+    /// <summary>The send budget: the most bytes of broadcast frames queued for the connection before the slow-consumer policy applies.</summary>
+    public long MaxQueuedBytes { get; init; } = long.MaxValue;
+}
+
+/// <summary>Hears of a connection's start and end: how a host keeps a registry without wrapping the run in another task.</summary>
+internal interface IConnectionObserver
+{
+    /// <summary>The connection is open and its read loop about to start; the handler has not run yet.</summary>
+    void OnOpened(WibeSocketConnection connection);
+
+    /// <summary>The read loop ended and the handler returned; the transport is about to be released.</summary>
+    void OnClosed(WibeSocketConnection connection);
 }

@@ -22,7 +22,7 @@ internal readonly record struct PendingMessage(WibeSocketMessageType Type, ReadO
 /// </summary>
 internal sealed class InboundQueue
 {
-    private readonly Lock _gate = new();
+    private readonly Lock _gate;
     private readonly PipeReader _input;
     private readonly WibeSocketMetrics _metrics;
     private readonly long _maxReadAheadBytes;
@@ -44,8 +44,9 @@ internal sealed class InboundQueue
     private bool _enqueuedSinceSignal;
     private int _wakeRequested;
 
-    public InboundQueue(PipeReader input, WibeSocketMetrics metrics, long maxReadAheadBytes)
+    public InboundQueue(PipeReader input, WibeSocketMetrics metrics, long maxReadAheadBytes, Lock gate)
     {
+        _gate = gate;
         _input = input;
         _metrics = metrics;
         _maxReadAheadBytes = maxReadAheadBytes;

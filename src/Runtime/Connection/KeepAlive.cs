@@ -17,7 +17,8 @@ internal enum KeepAliveAction
 /// (any frame, not just the pong) arrives within <c>timeout</c> of the ping. Any received byte counts as life, so a
 /// busy connection never pings. Decides only; the connection sends the ping or aborts.
 /// </summary>
-internal sealed class KeepAlive
+/// <remarks>A mutable struct held in the connection (no object of its own per connection): never copy it.</remarks>
+internal struct KeepAlive
 {
     private readonly TimeProvider _time;
     private readonly TimeSpan _interval;

@@ -90,13 +90,13 @@ internal sealed partial class OutboundWriter
 
             if (flush.Result.IsCompleted)
             {
-                _abort(CloseReasons.TransportEnded);
+                _owner.Abort(CloseReasons.TransportEnded);
             }
         }
         catch (Exception ex) when (TransportErrors.IsTransportException(ex))
         {
             RuntimeLog.TransportEnded(_logger, _connectionId, ex.Message);
-            _abort(CloseReasons.TransportEnded);
+            _owner.Abort(CloseReasons.TransportEnded);
         }
 
         ReleaseFrameLock();

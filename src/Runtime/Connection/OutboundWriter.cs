@@ -29,7 +29,7 @@ internal sealed partial class OutboundWriter
     private readonly PipeWriter _output;
     private readonly WebSocketRole _role;
     private readonly CloseHandshake _lifecycle;
-    private readonly Action<string> _abort;
+    private readonly IAbortable _owner;
     private readonly ILogger _logger;
     private readonly string _connectionId;
     private readonly WibeSocketMetrics _metrics;
@@ -38,35 +38,49 @@ internal sealed partial class OutboundWriter
 
     private readonly SemaphoreSlim _messageLock = new(1, 1);
     private readonly SemaphoreSlim _frameLock = new(1, 1);
-    private readonly Lock _owedGate = new();
+    private readonly Lock _gate;
     private readonly ScheduledFlush _scheduledFlush;
 
-    // Control frames owed to the peer, written by whoever holds _frameLock next (guarded by _owedGate).
+    // Control frames owed to the peer, written by whoever holds _frameLock next (guarded by _gate).
     private byte[]? _owedPongPayload; // allocated on the first ping, so an idle connection does not carry it
     private int _owedPongLength = -1;
     private bool _owedPing;
 
-    // Non-zero while a control frame is owed: lets the send path skip _owedGate when nothing is (the common case).
+    // Non-zero while a control frame is owed: lets the send path skip _gate when nothing is (the common case).
     private volatile int _owedControl;
     private int _flushScheduled;
     private PooledMessageBuffer? _compressScratch;
+
+    // The send queue for frames shared with other connections (broadcasts), bounded by _maxQueuedBytes; guarded by
+    // _gate. Allocated on the first broadcast, so a connection that never gets one carries none.
+    private readonly long _maxQueuedBytes;
+    private Queue<SharedFrame>? _queue;
+    private long _queuedBytes;
+    private bool _queueClosed;
+
+    // True between the frames of a streamed message (message lock held): no whole message may go out then (section 5.4).
+    private volatile bool _streaming;
     private StreamedMessageWriter? _messageWriter;
 
     public OutboundWriter(
         PipeWriter output,
         WebSocketRole role,
         CloseHandshake lifecycle,
-        Action<string> abort,
+        IAbortable owner,
+        Lock gate,
         ILogger logger,
         string connectionId,
         WibeSocketMetrics metrics,
         PerMessageDeflateCompressor? compressor,
-        PerMessageDeflateOptions? compressionOptions)
+        PerMessageDeflateOptions? compressionOptions,
+        long maxQueuedBytes = long.MaxValue)
     {
+        _maxQueuedBytes = maxQueuedBytes;
         _output = output;
         _role = role;
         _lifecycle = lifecycle;
-        _abort = abort;
+        _owner = owner;
+        _gate = gate;
         _logger = logger;
         _connectionId = connectionId;
         _metrics = metrics;
@@ -88,6 +102,7 @@ internal sealed partial class OutboundWriter
         ThrowIfCannotSend();
         await _messageLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         var writer = _messageWriter ??= new StreamedMessageWriter(this);
+        _streaming = true;
         writer.Start(opcode);
         return writer;
     }
@@ -104,6 +119,18 @@ internal sealed partial class OutboundWriter
             try
             {
                 WriteOwedControlFrames();
+
+                // Frames queued while the connection was open were accepted for delivery: they go before the close,
+                // unless a streamed message is between fragments, where no whole message may go (section 5.4).
+                if (_streaming)
+                {
+                    DiscardQueued();
+                }
+                else
+                {
+                    WriteQueuedFrames(untilBackPressure: false);
+                }
+
                 WebSocketFrameWriter.WriteClose(_output, _role, status, reason);
                 await FlushAsync(frameComplete: true, CancellationToken.None).ConfigureAwait(false);
             }
@@ -115,14 +142,14 @@ internal sealed partial class OutboundWriter
         catch (Exception ex) when (TransportErrors.IsTransportException(ex))
         {
             RuntimeLog.TransportEnded(_logger, _connectionId, ex.Message);
-            _abort(CloseReasons.TransportEnded);
+            _owner.Abort(CloseReasons.TransportEnded);
         }
     }
 
     /// <summary>Records a pong owed for a ping (section 5.5.3: only the latest ping needs an answer) and tries to send it.</summary>
     public void OwePong(in ReadOnlySequence<byte> payload)
     {
-        lock (_owedGate)
+        lock (_gate)
         {
             _owedPongPayload ??= new byte[125];
             payload.CopyTo(_owedPongPayload);
@@ -136,7 +163,7 @@ internal sealed partial class OutboundWriter
     /// <summary>Owes a keep-alive ping (empty payload) and tries to send it.</summary>
     public void OwePing()
     {
-        lock (_owedGate)
+        lock (_gate)
         {
             _owedPing = true;
             _owedControl = 1;
@@ -166,6 +193,7 @@ internal sealed partial class OutboundWriter
         }
         finally
         {
+            CloseQueue();
             _compressor?.Dispose();
             _compressScratch?.Dispose();
             if (completeOutput)
@@ -197,7 +225,7 @@ internal sealed partial class OutboundWriter
 
         if (!_frameLock.Wait(0, CancellationToken.None))
         {
-            _messageLock.Release();
+            ReleaseMessageLock();
             return false;
         }
 
@@ -212,14 +240,14 @@ internal sealed partial class OutboundWriter
         catch
         {
             ReleaseFrameLock();
-            _messageLock.Release();
+            ReleaseMessageLock();
             throw;
         }
 
         if (flush.IsCompletedSuccessfully)
         {
             ReleaseFrameLock();
-            _messageLock.Release();
+            ReleaseMessageLock();
             _metrics.MessageSent(type);
             return true;
         }
@@ -240,7 +268,7 @@ internal sealed partial class OutboundWriter
         finally
         {
             ReleaseFrameLock();
-            _messageLock.Release();
+            ReleaseMessageLock();
         }
     }
 
@@ -259,7 +287,7 @@ internal sealed partial class OutboundWriter
         }
         finally
         {
-            _messageLock.Release();
+            ReleaseMessageLock();
         }
     }
 
@@ -353,14 +381,14 @@ internal sealed partial class OutboundWriter
             if (result.IsCompleted)
             {
                 // The transport is gone; the read loop reports the end to the handler.
-                _abort(CloseReasons.TransportEnded);
+                _owner.Abort(CloseReasons.TransportEnded);
             }
         }
         catch (OperationCanceledException) when (!frameComplete)
         {
             // Part of a frame is on the wire and the rest never will be: the stream cannot be resynchronised.
             RuntimeLog.SendCancelledMidFrame(_logger, _connectionId);
-            _abort(CloseReasons.Aborted);
+            _owner.Abort(CloseReasons.Aborted);
             throw;
         }
     }
@@ -393,7 +421,7 @@ internal sealed partial class OutboundWriter
         catch (Exception ex) when (TransportErrors.IsTransportException(ex))
         {
             RuntimeLog.TransportEnded(_logger, _connectionId, ex.Message);
-            _abort(CloseReasons.TransportEnded);
+            _owner.Abort(CloseReasons.TransportEnded);
         }
         finally
         {
@@ -412,7 +440,7 @@ internal sealed partial class OutboundWriter
         Span<byte> pong = stackalloc byte[125];
         int pongLength;
         bool ping;
-        lock (_owedGate)
+        lock (_gate)
         {
             pongLength = _owedPongLength;
             ping = _owedPing;
@@ -447,10 +475,29 @@ internal sealed partial class OutboundWriter
         _frameLock.Release();
 
         // A control frame owed while the lock was held but after its holder wrote the owed ones would otherwise wait
-        // for the next send.
-        if (_owedControl != 0 && !_lifecycle.IsAborted)
+        // for the next send; so would frames queued meanwhile.
+        if (_lifecycle.IsAborted)
+        {
+            return;
+        }
+
+        if (_owedControl != 0)
         {
             TrySendOwedControlFrames();
+        }
+
+        if (Volatile.Read(ref _queuedBytes) != 0)
+        {
+            TryDrainQueue();
+        }
+    }
+
+    private void ReleaseMessageLock()
+    {
+        _messageLock.Release();
+        if (Volatile.Read(ref _queuedBytes) != 0 && !_lifecycle.IsAborted)
+        {
+            TryDrainQueue();
         }
     }
 
@@ -530,7 +577,8 @@ internal sealed partial class OutboundWriter
             finally
             {
                 _active = false;
-                outbound._messageLock.Release();
+                outbound._streaming = false;
+                outbound.ReleaseMessageLock();
             }
         }
 
@@ -545,7 +593,8 @@ internal sealed partial class OutboundWriter
                 else
                 {
                     _active = false;
-                    outbound._messageLock.Release();
+                    outbound._streaming = false;
+                    outbound.ReleaseMessageLock();
                 }
             }
         }

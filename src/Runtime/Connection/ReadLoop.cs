@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Shockwave.Diagnostics;
 using Shockwave.Protocol;
+using Shockwave.Protocol.Compression;
 
 namespace Shockwave.Runtime;
 
@@ -21,11 +22,9 @@ internal sealed class ReadLoop
     private static readonly TimeSpan FailureLinger = TimeSpan.FromMilliseconds(500);
 
     private readonly WibeSocketConnection _connection;
-    private readonly PipeReader _input;
     private readonly WebSocketFrameReader _frameReader;
-    private readonly MessageAssembler _assembler;
-    private readonly InboundQueue _inbound;
-    private readonly CloseHandshake _close;
+    private readonly PerMessageDeflateDecompressor? _decompressor;
+    private MessageAssembler? _assembler; // created by the first message that does not arrive whole
 
     // Offsets are absolute byte counts since the connection opened, so they survive AdvanceTo.
     private long _consumedAbs;
@@ -33,19 +32,21 @@ internal sealed class ReadLoop
     private bool _failedByPeer;
     private Task _closeReply = Task.CompletedTask;
 
-    private ProtocolError? _deferredFailure; // guarded by _deferredGate
+    private ProtocolError? _deferredFailure; // guarded by the connection's gate
     private TaskCompletionSource? _deferredFailureSent; // only when a failure's close waits for the handler
-    private readonly Lock _deferredGate = new();
 
-    public ReadLoop(WibeSocketConnection connection, WebSocketFrameReader frameReader, MessageAssembler assembler)
+    public ReadLoop(WibeSocketConnection connection, WebSocketFrameReader frameReader, PerMessageDeflateDecompressor? decompressor)
     {
         _connection = connection;
-        _input = connection.Setup.Transport.Input;
         _frameReader = frameReader;
-        _assembler = assembler;
-        _inbound = connection.Inbound;
-        _close = connection.Close;
+        _decompressor = decompressor;
     }
+
+    private PipeReader Input => _connection.Setup.Transport.Input;
+
+    private InboundQueue Inbound => _connection.Inbound;
+
+    private CloseHandshake Close => _connection.Close;
 
     private string ConnectionId => _connection.ConnectionId;
 
@@ -53,11 +54,11 @@ internal sealed class ReadLoop
     {
         try
         {
-            while (!_close.IsAborted)
+            while (!Close.IsAborted)
             {
-                var result = await _input.ReadAsync().ConfigureAwait(false);
+                var result = await Input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                if (result.IsCanceled && !_inbound.ConsumeWakeRequest() && _connection.Setup.CancelledReadMeansShutdown)
+                if (result.IsCanceled && !Inbound.ConsumeWakeRequest() && _connection.Setup.CancelledReadMeansShutdown)
                 {
                     // Not our own wake-up: Kestrel cancels the transport read when the server stops (platform notes 1.3).
                     _connection.OnServerStopping();
@@ -65,12 +66,12 @@ internal sealed class ReadLoop
 
                 if (buffer.Length > _parsedAbs - _consumedAbs)
                 {
-                    _connection.KeepAlive.OnReceived(_connection.Time.GetTimestamp());
+                    _connection.OnBytesReceived();
                 }
 
                 bool keepReading = ProcessBuffer(buffer);
                 long heldBytes = AdvanceInput(buffer);
-                if (!keepReading || _close.IsAborted)
+                if (!keepReading || Close.IsAborted)
                 {
                     break;
                 }
@@ -82,7 +83,7 @@ internal sealed class ReadLoop
                     break;
                 }
 
-                await _inbound.WaitForReadAheadAsync(heldBytes).ConfigureAwait(false);
+                await Inbound.WaitForReadAheadAsync(heldBytes).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (TransportErrors.IsTransportException(ex))
@@ -92,7 +93,7 @@ internal sealed class ReadLoop
         }
         finally
         {
-            _inbound.Complete();
+            Inbound.Complete();
         }
 
         if (_failedByPeer)
@@ -110,7 +111,7 @@ internal sealed class ReadLoop
     public void SendDeferredFailure()
     {
         ProtocolError? failure;
-        lock (_deferredGate)
+        lock (_connection.Gate)
         {
             failure = _deferredFailure;
             _deferredFailure = null;
@@ -123,7 +124,17 @@ internal sealed class ReadLoop
     }
 
     /// <summary>Returns the message being assembled and the inflater at the connection's end (after the loop ended).</summary>
-    public void ReleaseBuffers() => _assembler.Dispose();
+    public void ReleaseBuffers()
+    {
+        if (_assembler is not null)
+        {
+            _assembler.Dispose();
+        }
+        else
+        {
+            _decompressor?.Dispose();
+        }
+    }
 
     /// <summary>
     /// After failing the connection, reads and discards what the peer still sends (its close frame, typically) until it
@@ -153,14 +164,14 @@ internal sealed class ReadLoop
         bool flooded = false;
         try
         {
-            while (!_close.IsAborted)
+            while (!Close.IsAborted)
             {
-                var result = await _input.ReadAsync(deadline.Token).ConfigureAwait(false);
+                var result = await Input.ReadAsync(deadline.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
 
                 // The message the handler still holds may be borrowed from this buffer: consume only past it, and give
                 // up at once if the peer floods the connection meanwhile.
-                long held = _inbound.HeldInPlaceStart();
+                long held = Inbound.HeldInPlaceStart();
                 if (held >= _consumedAbs)
                 {
                     if (_consumedAbs + buffer.Length - held > _connection.Setup.Limits.MaxReadAheadBytes)
@@ -169,12 +180,12 @@ internal sealed class ReadLoop
                         break;
                     }
 
-                    _input.AdvanceTo(buffer.GetPosition(held - _consumedAbs), buffer.End);
+                    Input.AdvanceTo(buffer.GetPosition(held - _consumedAbs), buffer.End);
                     _consumedAbs = held;
                 }
                 else
                 {
-                    _input.AdvanceTo(buffer.End);
+                    Input.AdvanceTo(buffer.End);
                     _consumedAbs += buffer.Length;
                 }
 
@@ -191,12 +202,12 @@ internal sealed class ReadLoop
 
         if (flooded)
         {
-            _connection.AbortCore(_close.Reason);
+            _connection.AbortCore(Close.Reason);
             return;
         }
 
         // End gracefully: the handler returns and the server closes TCP with a FIN, not a reset (section 7.1.1).
-        _close.StopWaitingForPeer();
+        Close.StopWaitingForPeer();
         _connection.MarkClosed();
     }
 
@@ -209,7 +220,7 @@ internal sealed class ReadLoop
         }
         finally
         {
-            _inbound.SignalIfEnqueued();
+            Inbound.SignalIfEnqueued();
         }
     }
 
@@ -249,15 +260,15 @@ internal sealed class ReadLoop
     private bool OnMessagePayload(in FrameSegment segment, long payloadStartAbs)
     {
         // Section 7.1.1 lets data arriving after our close be discarded.
-        if (_close.State != WibeSocketState.Open)
+        if (Close.State != WibeSocketState.Open)
         {
             return true;
         }
 
         var type = segment.Opcode == WebSocketOpcode.Text ? WibeSocketMessageType.Text : WibeSocketMessageType.Binary;
-        if (segment.IsWholeMessage && !segment.IsCompressed && !_assembler.IsAssembling)
+        if (segment.IsWholeMessage && !segment.IsCompressed && _assembler?.IsAssembling != true)
         {
-            _inbound.Enqueue(segment.Payload.IsEmpty
+            Inbound.Enqueue(segment.Payload.IsEmpty
                 ? PendingMessage.Empty(type)
                 : new PendingMessage(type, segment.Payload, null, payloadStartAbs));
             return true;
@@ -265,11 +276,12 @@ internal sealed class ReadLoop
 
         // A message that did not arrive whole (or arrived compressed) is copied out, so the pipe can be consumed as it
         // streams in.
+        _assembler ??= new MessageAssembler(_connection.Setup.Limits.MaxMessageSize, _decompressor);
         switch (_assembler.Append(segment, out var error))
         {
             case MessageAssemblyStatus.MessageComplete:
                 var owned = _assembler.TakeMessage();
-                _inbound.Enqueue(new PendingMessage(type, owned.GetPayload(), owned, -1));
+                Inbound.Enqueue(new PendingMessage(type, owned.GetPayload(), owned, -1));
                 return true;
             case MessageAssemblyStatus.NeedMoreData:
                 return true;
@@ -298,7 +310,7 @@ internal sealed class ReadLoop
     private void OnPeerClose(in ReadOnlySequence<byte> payload)
     {
         var (status, reason) = ClosePayload.Parse(payload);
-        if (_close.OnPeerClose(status, reason, _connection.PeerCloseReason))
+        if (Close.OnPeerClose(status, reason, _connection.PeerCloseReason))
         {
             // Section 5.5.1: echo the status code received; an empty close is answered with an empty close.
             var echo = status == WebSocketCloseStatus.NoStatusReceived ? (WebSocketCloseStatus?)null : status;
@@ -324,15 +336,15 @@ internal sealed class ReadLoop
     {
         _failedByPeer = true;
         RuntimeLog.ProtocolError(_connection.Logger, ConnectionId, error.Name, error.CloseStatus, error.Reason);
-        _close.SetReason(CloseReasons.For(error.CloseStatus));
+        Close.SetReason(CloseReasons.For(error.CloseStatus));
 
         // Messages that arrived whole before the bad frame are still handed out, and the close frame follows their
         // replies (section 7.1.7 forbids processing data after the failure, not before it). The close waits for the
         // handler to take them, at most DeferredFailureBound.
         bool closeNow;
-        lock (_deferredGate)
+        lock (_connection.Gate)
         {
-            closeNow = !_inbound.HasPending;
+            closeNow = !Inbound.HasPending;
             if (!closeNow)
             {
                 _deferredFailure = error;
@@ -358,9 +370,9 @@ internal sealed class ReadLoop
     /// </summary>
     private long AdvanceInput(ReadOnlySequence<byte> buffer)
     {
-        long target = _inbound.ConsumableUpTo(_parsedAbs, out long owned);
-        _input.AdvanceTo(buffer.GetPosition(target - _consumedAbs), buffer.End);
+        long target = Inbound.ConsumableUpTo(_parsedAbs, out long owned);
+        Input.AdvanceTo(buffer.GetPosition(target - _consumedAbs), buffer.End);
         _consumedAbs = target;
-        return (_parsedAbs - target) + owned + _assembler.BufferedLength;
+        return (_parsedAbs - target) + owned + (_assembler?.BufferedLength ?? 0);
     }
 }

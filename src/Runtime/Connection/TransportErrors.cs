@@ -11,3 +11,9 @@ internal static class TransportErrors
     public static bool IsTransportException(Exception ex) =>
         ex is IOException or OperationCanceledException or InvalidOperationException or ObjectDisposedException;
 }
+
+/// <summary>Ends a connection at once; what the connection's parts call when the transport fails under them.</summary>
+internal interface IAbortable
+{
+    void Abort(string closeReason);
+}

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using Microsoft.Extensions.Logging;
 using Shockwave.Diagnostics;
@@ -15,7 +16,7 @@ namespace Shockwave.Runtime;
 /// close, and <see cref="KeepAlive"/> pings a silent peer. This type wires them together and runs the handler.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The connection's lifetime is RunAsync, which releases its resources in EndAsync.")]
-internal sealed class WibeSocketConnection : WibeSocket
+internal sealed class WibeSocketConnection : WibeSocket, IAbortable
 {
     private readonly ConnectionSetup _setup;
     private readonly ILogger _logger;
@@ -23,7 +24,8 @@ internal sealed class WibeSocketConnection : WibeSocket
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _closedCts = new();
     private readonly long _openedAt;
-    private readonly KeepAlive _keepAlive;
+    private readonly Lock _gate = new();
+    private KeepAlive _keepAlive; // a mutable struct: only ever used in place
     private readonly ReadLoop _readLoop;
     private Dictionary<object, object?>? _items;
 
@@ -36,9 +38,9 @@ internal sealed class WibeSocketConnection : WibeSocket
         _openedAt = _time.GetTimestamp();
         var limits = setup.Limits;
 
-        Close = new CloseHandshake(_time);
+        Close = new CloseHandshake(_time, _gate);
         _keepAlive = new KeepAlive(_time, limits.KeepAliveInterval, limits.KeepAliveTimeout, _openedAt);
-        Inbound = new InboundQueue(setup.Transport.Input, _metrics, limits.MaxReadAheadBytes);
+        Inbound = new InboundQueue(setup.Transport.Input, _metrics, limits.MaxReadAheadBytes, _gate);
 
         PerMessageDeflateCompressor? compressor = null;
         PerMessageDeflateDecompressor? decompressor = null;
@@ -50,8 +52,8 @@ internal sealed class WibeSocketConnection : WibeSocket
             decompressor = new PerMessageDeflateDecompressor(parameters, options, limits.MaxMessageSize, setup.Role);
         }
 
-        Outbound = new OutboundWriter(setup.Transport.Output, setup.Role, Close, AbortCore, _logger, setup.ConnectionId, _metrics, compressor, setup.CompressionOptions);
-        _readLoop = new ReadLoop(this, new WebSocketFrameReader(setup.Role, setup.Compression is null ? limits.Reader : limits.CompressedReader), new MessageAssembler(limits.MaxMessageSize, decompressor));
+        Outbound = new OutboundWriter(setup.Transport.Output, setup.Role, Close, this, _gate, _logger, setup.ConnectionId, _metrics, compressor, setup.CompressionOptions, limits.MaxQueuedBytes);
+        _readLoop = new ReadLoop(this, new WebSocketFrameReader(setup.Role, setup.Compression is null ? limits.Reader : limits.CompressedReader), decompressor);
     }
 
     public override string ConnectionId => _setup.ConnectionId;
@@ -78,6 +80,9 @@ internal sealed class WibeSocketConnection : WibeSocket
 
     internal ConnectionSetup Setup => _setup;
 
+    /// <summary>What the host keeps with the connection (the server's group memberships), created on first use.</summary>
+    internal object? HostState { get; set; }
+
     internal ILogger Logger => _logger;
 
     internal TimeProvider Time => _time;
@@ -88,7 +93,11 @@ internal sealed class WibeSocketConnection : WibeSocket
 
     internal OutboundWriter Outbound { get; }
 
-    internal KeepAlive KeepAlive => _keepAlive;
+    /// <summary>The connection's one lock, shared by its parts.</summary>
+    internal Lock Gate => _gate;
+
+    /// <summary>The read loop saw bytes arrive: the peer is alive.</summary>
+    internal void OnBytesReceived() => _keepAlive.OnReceived(_time.GetTimestamp());
 
     /// <summary>
     /// Runs a connection from the 101 to the end: the read loop in the background, the handler in the foreground, then
@@ -144,6 +153,8 @@ internal sealed class WibeSocketConnection : WibeSocket
     }
 
     public override void Abort() => AbortCore(CloseReasons.Aborted);
+
+    void IAbortable.Abort(string closeReason) => AbortCore(closeReason);
 
     /// <summary>Called by the shared heartbeat about once a second.</summary>
     internal void OnHeartbeat(long now)
@@ -232,6 +243,7 @@ internal sealed class WibeSocketConnection : WibeSocket
 
     internal string PeerCloseReason => _setup.Role == WebSocketRole.Server ? CloseReasons.ClientClosed : CloseReasons.ServerClosed;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<WibeSocketMessage> ReceiveSlowAsync(CancellationToken cancellationToken)
     {
         // About to wait: what this handler sent in its burst leaves now rather than after a thread hop.
@@ -255,6 +267,7 @@ internal sealed class WibeSocketConnection : WibeSocket
         _metrics.ConnectionOpened();
         RuntimeLog.ConnectionOpened(_logger, ConnectionId, SubProtocol, _setup.Compression is not null, _setup.TransportName);
         runtime.Heartbeat.Register(this);
+        _setup.Observer?.OnOpened(this);
         using var stopping = runtime.Stopping.UnsafeRegister(static s => ((WibeSocketConnection)s!).OnServerStopping(), this);
 
         // Started inline rather than through Task.Run (a delegate and a wrapper task more per connection): the loop
@@ -290,6 +303,7 @@ internal sealed class WibeSocketConnection : WibeSocket
         {
             await readLoop.ConfigureAwait(false);
             runtime.Heartbeat.Unregister(this);
+            _setup.Observer?.OnClosed(this);
             await EndAsync().ConfigureAwait(false);
             _metrics.ConnectionClosed(Close.Reason, _time.GetElapsedTime(_openedAt));
             RuntimeLog.ConnectionClosed(_logger, ConnectionId, Close.Reason, Close.Status);

@@ -18,6 +18,9 @@ internal sealed class WibeSocketMetrics
     private readonly Counter<long> _messagesSent;
     private readonly Counter<long> _closedConnections;
     private readonly Histogram<double> _connectionDuration;
+    private readonly UpDownCounter<long> _sendQueueBytes;
+    private readonly Counter<long> _slowConsumers;
+    private readonly Counter<long> _deliveries;
 
     public WibeSocketMetrics(IMeterFactory meterFactory)
     {
@@ -29,6 +32,9 @@ internal sealed class WibeSocketMetrics
         _messagesSent = meter.CreateCounter<long>("shockwave.messages.sent", "{message}", "Data messages sent.");
         _closedConnections = meter.CreateCounter<long>("shockwave.connections.closed", "{connection}", "Connections ended, by close reason.");
         _connectionDuration = meter.CreateHistogram<double>("shockwave.connection.duration", "s", "How long connections stayed open.");
+        _sendQueueBytes = meter.CreateUpDownCounter<long>("shockwave.send_queue.size", "By", "Bytes of broadcast frames queued for connections and not yet handed to the transport.");
+        _slowConsumers = meter.CreateCounter<long>("shockwave.send_queue.overflows", "{message}", "Broadcast messages a connection could not take within its send budget, by the policy applied (drop or close).");
+        _deliveries = meter.CreateCounter<long>("shockwave.broadcast.deliveries", "{delivery}", "Broadcast deliveries queued to connections, and those skipped because the recipient was closing, by outcome.");
     }
 
     public void ConnectionOpened() => _activeConnections.Add(1);
@@ -39,6 +45,28 @@ internal sealed class WibeSocketMetrics
         var tag = new KeyValuePair<string, object?>("shockwave.close_reason", closeReason);
         _closedConnections.Add(1, tag);
         _connectionDuration.Record(duration.TotalSeconds, tag);
+    }
+
+    public void SendQueueChanged(long bytes) => _sendQueueBytes.Add(bytes);
+
+    public void SlowConsumer(string policy) => _slowConsumers.Add(1, new KeyValuePair<string, object?>("shockwave.slow_consumer.policy", policy));
+
+    public void BroadcastDeliveries(long queued, long skipped)
+    {
+        if (!_deliveries.Enabled)
+        {
+            return;
+        }
+
+        if (queued != 0)
+        {
+            _deliveries.Add(queued, new KeyValuePair<string, object?>("shockwave.delivery.outcome", "queued"));
+        }
+
+        if (skipped != 0)
+        {
+            _deliveries.Add(skipped, new KeyValuePair<string, object?>("shockwave.delivery.outcome", "skipped"));
+        }
     }
 
     public void HandshakeRejected(string reason, int statusCode)
