@@ -1,6 +1,8 @@
 // The conformance target (docs/design.md): /echo echoes every message unchanged, /echo-deflate does the same with
-// permessage-deflate accepted for any legal offer. Any Origin is accepted, the peer's close code is echoed, and
-// nothing is logged per message at the default level.
+// permessage-deflate accepted for any legal offer, and /broadcast relays every message, unchanged and in order, to
+// every other /broadcast connection through the library's broadcast API (framed once, each recipient within its send
+// budget). Any Origin is accepted, the peer's close code is echoed, and nothing is logged per message at the default
+// level.
 using Shockwave;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -13,9 +15,12 @@ builder.Services.AddWibeSocket(options =>
 });
 
 var app = builder.Build();
-app.MapGet("/", () => "Shockwave echo sample: connect a WebSocket to /echo or /echo-deflate.");
+app.MapGet("/", () => "Shockwave echo sample: connect a WebSocket to /echo, /echo-deflate or /broadcast.");
 app.MapWibeSocket("/echo", EchoAsync);
 app.MapWibeSocket("/echo-deflate", EchoAsync, options => options.Compression.Enabled = true);
+
+// The library's default send budget (1 MiB) and slow-consumer policy (close with 1013), as shipped.
+app.MapWibeSocket("/broadcast", BroadcastAsync);
 app.Run();
 
 static async Task EchoAsync(WibeSocket socket, CancellationToken cancellationToken)
@@ -23,6 +28,17 @@ static async Task EchoAsync(WibeSocket socket, CancellationToken cancellationTok
     await foreach (var message in socket.ReadMessagesAsync(cancellationToken))
     {
         await socket.SendAsync(message, cancellationToken);
+    }
+}
+
+static async Task BroadcastAsync(WibeSocket socket, CancellationToken cancellationToken)
+{
+    var clients = socket.Clients;
+    string[] self = [socket.ConnectionId];
+    await foreach (var message in socket.ReadMessagesAsync(cancellationToken))
+    {
+        using var prepared = WibeSocketPreparedMessage.Create(message);
+        await clients.SendToAllExceptAsync(prepared, self, cancellationToken);
     }
 }
 

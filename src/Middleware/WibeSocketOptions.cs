@@ -76,6 +76,19 @@ public sealed class WibeSocketOptions
     /// </summary>
     public IList<string> SubProtocols => _subProtocols;
 
+    /// <summary>
+    /// The send budget of each connection: the most bytes of broadcast, group and user messages queued for it and not yet
+    /// taken by its transport. The default is 1 MiB. Past it, <see cref="SlowConsumerPolicy"/> applies; a broadcast never
+    /// waits for one slow connection. A connection's own <c>SendAsync</c> is not queued: it waits (back-pressure).
+    /// </summary>
+    public long SendQueueLimit { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// What a connection past its <see cref="SendQueueLimit"/> gets. The default, <see cref="WibeSocketSlowConsumerPolicy.Close"/>,
+    /// closes it with 1013 (Try Again Later) so the client reconnects and resyncs rather than silently missing messages.
+    /// </summary>
+    public WibeSocketSlowConsumerPolicy SlowConsumerPolicy { get; set; } = WibeSocketSlowConsumerPolicy.Close;
+
     /// <summary>The raw Kestrel listener's budget for the upgrade request head. The default is 8 KiB; more gets 431.</summary>
     public int MaxRequestHeadSize { get; set; } = 8 * 1024;
 
@@ -110,6 +123,8 @@ public sealed class WibeSocketOptions
         KeepAliveInterval = KeepAliveInterval,
         KeepAliveTimeout = KeepAliveTimeout,
         CloseTimeout = CloseTimeout,
+        MaxQueuedBytes = SendQueueLimit,
+        CloseWhenOverBudget = SlowConsumerPolicy == WibeSocketSlowConsumerPolicy.Close,
     };
 
     private FrameReaderOptions CreateReaderOptions(bool allowCompressedMessages) => new()

@@ -45,6 +45,16 @@ internal sealed class WibeSocketOptionsValidator : IValidateOptions<WibeSocketOp
             failures.Add($"{nameof(o.MaxFragmentsPerMessage)} must be at least 1 (is {o.MaxFragmentsPerMessage}).");
         }
 
+        if (o.SendQueueLimit < 1)
+        {
+            failures.Add($"{nameof(o.SendQueueLimit)} must be at least 1 byte (is {o.SendQueueLimit}).");
+        }
+
+        if (!Enum.IsDefined(o.SlowConsumerPolicy))
+        {
+            failures.Add($"{nameof(o.SlowConsumerPolicy)} must be Close or Drop (is {o.SlowConsumerPolicy}).");
+        }
+
         if (o.MaxReadAheadBytes < 0)
         {
             failures.Add($"{nameof(o.MaxReadAheadBytes)} cannot be negative.");

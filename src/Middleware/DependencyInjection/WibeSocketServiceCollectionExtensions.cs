@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Shockwave;
+using Shockwave.Clients;
 using Shockwave.Diagnostics;
 using Shockwave.Runtime;
 
@@ -39,6 +40,10 @@ public static class WibeSocketServiceCollectionExtensions
             sp.GetRequiredService<ConnectionHeartbeat>(),
             sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None));
         services.TryAddSingleton<WibeSocketMarkerService>();
+        services.TryAddSingleton<IWibeSocketUserIdProvider, DefaultUserIdProvider>();
+        services.TryAddSingleton<WibeSocketConnectionRegistry>();
+        services.TryAddSingleton<IWibeSocketClientsProvider>(sp => sp.GetRequiredService<WibeSocketConnectionRegistry>());
+        services.TryAddSingleton(typeof(IWibeSocketClients<>), typeof(WibeSocketClients<>));
         return services;
     }
 }

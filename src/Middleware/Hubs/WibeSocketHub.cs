@@ -22,6 +22,17 @@ public abstract class WibeSocketHub
     /// <summary>The connection this hub serves.</summary>
     public WibeSocket Socket { get; private set; } = null!;
 
+    /// <summary>Every connection of this hub type: broadcast, users and groups (the same as <c>IWibeSocketClients&lt;THub&gt;</c>).</summary>
+    protected IWibeSocketClients Clients => Socket.Clients;
+
+    /// <summary>Adds this connection to <paramref name="group"/>; membership ends with the connection.</summary>
+    protected ValueTask JoinGroupAsync(string group, CancellationToken cancellationToken = default) =>
+        Clients.AddToGroupAsync(Socket.ConnectionId, group, cancellationToken);
+
+    /// <summary>Removes this connection from <paramref name="group"/>.</summary>
+    protected ValueTask LeaveGroupAsync(string group, CancellationToken cancellationToken = default) =>
+        Clients.RemoveFromGroupAsync(Socket.ConnectionId, group, cancellationToken);
+
     /// <summary>Services for the current callback, from a DI scope of its own (created on first use).</summary>
     protected IServiceProvider Services
     {

@@ -109,6 +109,7 @@ internal sealed class WibeSocketListener
             Compression = accepted.Decision.Compression,
             CompressionOptions = accepted.Options.Compression,
             CancelledReadMeansShutdown = true,
+            Observer = accepted.Endpoint.Connections,
 
             // Kestrel completes both pipes when this delegate returns (it disposes the connection), after everything
             // the runtime flushed, its final close frame included, has been handed to the socket.

@@ -43,7 +43,7 @@ public static class WibeSocketEndpointRouteBuilderExtensions
             throw new InvalidOperationException("Unable to find the required services. Add them by calling 'builder.Services.AddWibeSocket()'.");
         }
 
-        var endpoint = new WibeSocketEndpoint(pattern, handler, configure, endpoints.ServiceProvider);
+        var endpoint = new WibeSocketEndpoint(pattern, handler, configure, endpoints.ServiceProvider, (object?)handlerType ?? pattern);
         var builder = endpoints.Map(pattern, endpoint.HandleAsync);
         builder.WithDisplayName($"WibeSocket {pattern}");
         builder.WithMetadata(new WibeSocketEndpointMetadata(endpoint));

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Shockwave.Clients;
 using Shockwave.Diagnostics;
 using Shockwave.Protocol.Compression;
 using Shockwave.Protocol.Handshake;
@@ -37,15 +38,20 @@ internal sealed class WibeSocketEndpoint
     /// <see cref="HttpContext.RequestServices"/>: that creates a request scope an upgraded connection would keep alive for
     /// its whole life.
     /// </param>
-    public WibeSocketEndpoint(string pattern, Func<WibeSocket, CancellationToken, Task> handler, Action<WibeSocketOptions>? configure, IServiceProvider services)
+    /// <param name="audienceKey">Whose connections these are: the hub type, or the pattern for a delegate endpoint.</param>
+    public WibeSocketEndpoint(string pattern, Func<WibeSocket, CancellationToken, Task> handler, Action<WibeSocketOptions>? configure, IServiceProvider services, object audienceKey)
     {
         Pattern = pattern;
+        Connections = services.GetRequiredService<WibeSocketConnectionRegistry>().For(audienceKey);
         _handler = handler;
         _configure = configure;
         _services = services;
     }
 
     public string Pattern { get; }
+
+    /// <summary>The endpoint's audience: told of every connection's start and end, and what addresses them.</summary>
+    public EndpointConnections Connections { get; }
 
     public Func<WibeSocket, CancellationToken, Task> Handler => _handler;
 
@@ -225,7 +231,7 @@ internal sealed class WibeSocketEndpoint
         }
     }
 
-    private static ConnectionSetup CreateSetup(HttpContext context, WibeSocketRuntime runtime, WibeSocketOptions options, HandshakeDecision decision, Stream stream, bool extendedConnect)
+    private ConnectionSetup CreateSetup(HttpContext context, WibeSocketRuntime runtime, WibeSocketOptions options, HandshakeDecision decision, Stream stream, bool extendedConnect)
     {
         // Zero-copy path: on Kestrel HTTP/1.1 the connection's own transport pipe is the upgraded byte stream once the
         // 101 is out (platform notes 1.3). Never on HTTP/2, where it would be the whole multiplexed connection.
@@ -246,6 +252,7 @@ internal sealed class WibeSocketEndpoint
             User = context.User,
             SubProtocol = decision.SubProtocol,
             HostContext = context,
+            Observer = Connections,
             AbortHost = AbortRequest,
             ResolveRemoteEndPoint = RemoteEndPointOf,
             Compression = decision.Compression,

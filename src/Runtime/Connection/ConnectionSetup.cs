@@ -91,6 +91,9 @@ internal sealed class ConnectionLimits
 
     /// <summary>The send budget: the most bytes of broadcast frames queued for the connection before the slow-consumer policy applies.</summary>
     public long MaxQueuedBytes { get; init; } = long.MaxValue;
+
+    /// <summary>True to close a connection past its send budget with 1013; false to drop the message for it.</summary>
+    public bool CloseWhenOverBudget { get; init; } = true;
 }
 
 /// <summary>Hears of a connection's start and end: how a host keeps a registry without wrapping the run in another task.</summary>

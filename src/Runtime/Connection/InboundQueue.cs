@@ -30,7 +30,7 @@ internal sealed class InboundQueue
 
     // Continuations run asynchronously: a handler busy with CPU work must never hold up the read loop (pings and closes).
     private readonly AsyncSignal _messageAvailable = new();
-    private readonly AsyncSignal _readAheadDrained = new();
+    private AsyncSignal? _readAheadDrained; // only once the read-ahead budget is exceeded: an idle connection has none
     private readonly Queue<PendingMessage> _pending = new();
 
     // Guarded by _gate.
@@ -149,7 +149,7 @@ internal sealed class InboundQueue
         }
 
         _messageAvailable.Set();
-        _readAheadDrained.Set();
+        Volatile.Read(ref _readAheadDrained)?.Set();
     }
 
     /// <summary>True (once) when the last cancelled read was the queue's own wake-up rather than the transport's.</summary>
@@ -214,6 +214,7 @@ internal sealed class InboundQueue
             }
 
             _loopWaitsForDrain = true;
+            _readAheadDrained ??= new AsyncSignal();
         }
 
         // Consumption only moves forward on the next read; the loop re-checks there.
@@ -272,7 +273,7 @@ internal sealed class InboundQueue
         if (_loopWaitsForDrain)
         {
             _loopWaitsForDrain = false;
-            _readAheadDrained.Set();
+            _readAheadDrained!.Set();
         }
     }
 

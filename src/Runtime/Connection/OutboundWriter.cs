@@ -20,7 +20,7 @@ namespace Shockwave.Runtime;
 /// written by that holder before its flush, or when it releases the lock.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphores own no handle (AvailableWaitHandle is never used) and may still be released by a deferred flush after the connection ended.")]
-internal sealed partial class OutboundWriter
+internal sealed partial class OutboundWriter : IThreadPoolWorkItem
 {
     // Payloads larger than this are written and flushed in slices, so a large send is back-pressured as it goes
     // instead of buffering the whole frame in the transport pipe first. Also the flush coalescing budget.
@@ -39,7 +39,6 @@ internal sealed partial class OutboundWriter
     private readonly SemaphoreSlim _messageLock = new(1, 1);
     private readonly SemaphoreSlim _frameLock = new(1, 1);
     private readonly Lock _gate;
-    private readonly ScheduledFlush _scheduledFlush;
 
     // Control frames owed to the peer, written by whoever holds _frameLock next (guarded by _gate).
     private byte[]? _owedPongPayload; // allocated on the first ping, so an idle connection does not carry it
@@ -86,7 +85,6 @@ internal sealed partial class OutboundWriter
         _metrics = metrics;
         _compressor = compressor;
         _compressionOptions = compressionOptions;
-        _scheduledFlush = new ScheduledFlush(this);
     }
 
     public ValueTask SendAsync(ReadOnlySequence<byte> payload, WibeSocketMessageType type, CancellationToken cancellationToken)

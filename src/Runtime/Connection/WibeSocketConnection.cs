@@ -28,6 +28,7 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
     private KeepAlive _keepAlive; // a mutable struct: only ever used in place
     private readonly ReadLoop _readLoop;
     private Dictionary<object, object?>? _items;
+    private int _slowConsumerSeen;
 
     private WibeSocketConnection(ConnectionSetup setup)
     {
@@ -92,6 +93,9 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
     internal InboundQueue Inbound { get; }
 
     internal OutboundWriter Outbound { get; }
+
+    /// <summary>True the first time only: a slow consumer is logged once per connection, however many messages it misses.</summary>
+    internal bool TryMarkSlowConsumer() => Interlocked.Exchange(ref _slowConsumerSeen, 1) == 0;
 
     /// <summary>The connection's one lock, shared by its parts.</summary>
     internal Lock Gate => _gate;

@@ -103,6 +103,7 @@ internal static class CloseReasons
     public const string TransportEnded = "transport_ended";
     public const string Aborted = "aborted";
     public const string HandlerFailed = "handler_failed";
+    public const string SlowConsumer = "slow_consumer";
 
     public static string For(WebSocketCloseStatus status) => status switch
     {

@@ -75,10 +75,18 @@ internal sealed class RawWebSocketClient : IAsyncDisposable
 
     public RawHttpResponse? Handshake { get; private set; }
 
-    /// <summary>Opens a TCP connection to 127.0.0.1:<paramref name="port"/> and sends nothing.</summary>
-    public static async Task<RawWebSocketClient> OpenAsync(int port)
+    /// <summary>
+    /// Opens a TCP connection to 127.0.0.1:<paramref name="port"/> and sends nothing. A small <paramref name="receiveBufferSize"/>
+    /// (SO_RCVBUF, set before connecting so the window is negotiated with it) makes a client that never reads stall soon.
+    /// </summary>
+    public static async Task<RawWebSocketClient> OpenAsync(int port, int? receiveBufferSize = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBufferSize is { } size)
+        {
+            socket.ReceiveBufferSize = size;
+        }
+
         try
         {
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).WaitAsync(Eventually.DefaultTimeout);
@@ -93,10 +101,14 @@ internal sealed class RawWebSocketClient : IAsyncDisposable
     }
 
     /// <summary>Connects and performs a valid upgrade to <paramref name="path"/>; fails unless the answer is a correct 101.</summary>
-    public static async Task<RawWebSocketClient> ConnectAsync(int port, string path, params (string Name, string? Value)[] headers)
+    public static Task<RawWebSocketClient> ConnectAsync(int port, string path, params (string Name, string? Value)[] headers) =>
+        ConnectAsync(port, path, receiveBufferSize: null, headers);
+
+    /// <summary>Connects with the given SO_RCVBUF and upgrades to <paramref name="path"/>.</summary>
+    public static async Task<RawWebSocketClient> ConnectAsync(int port, string path, int? receiveBufferSize, params (string Name, string? Value)[] headers)
     {
         string key = WebSocketAccept.CreateClientKey();
-        var client = await OpenAsync(port);
+        var client = await OpenAsync(port, receiveBufferSize);
         try
         {
             var response = await client.SendRequestAsync(BuildRequest(port, path, "GET", [("Sec-WebSocket-Key", key), .. headers]));
