@@ -89,6 +89,9 @@ public sealed class WibeSocketOptions
     /// </summary>
     public WibeSocketSlowConsumerPolicy SlowConsumerPolicy { get; set; } = WibeSocketSlowConsumerPolicy.Close;
 
+    /// <summary>Per-connection limits on what a peer sends (messages and bytes per second). Off by default.</summary>
+    public WibeSocketInboundRateLimit InboundRateLimit { get; private set; } = new();
+
     /// <summary>The raw Kestrel listener's budget for the upgrade request head. The default is 8 KiB; more gets 431.</summary>
     public int MaxRequestHeadSize { get; set; } = 8 * 1024;
 
@@ -109,6 +112,7 @@ public sealed class WibeSocketOptions
         clone._allowedOrigins = [.. _allowedOrigins];
         clone._subProtocols = [.. _subProtocols];
         clone.Compression = Compression with { };
+        clone.InboundRateLimit = InboundRateLimit.Clone();
         clone._limits = null;
         return clone;
     }

@@ -55,6 +55,17 @@ internal sealed class WibeSocketOptionsValidator : IValidateOptions<WibeSocketOp
             failures.Add($"{nameof(o.SlowConsumerPolicy)} must be Close or Drop (is {o.SlowConsumerPolicy}).");
         }
 
+        var rate = o.InboundRateLimit;
+        if (rate.MessagesPerSecond is < 1 || rate.BytesPerSecond is < 1)
+        {
+            failures.Add($"{nameof(o.InboundRateLimit)}: MessagesPerSecond and BytesPerSecond must be at least 1 when set (are {rate.MessagesPerSecond?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unset"} and {rate.BytesPerSecond?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unset"}).");
+        }
+
+        if (!Enum.IsDefined(rate.Policy))
+        {
+            failures.Add($"{nameof(o.InboundRateLimit)}.{nameof(rate.Policy)} must be BackPressure or Close (is {rate.Policy}).");
+        }
+
         if (o.MaxReadAheadBytes < 0)
         {
             failures.Add($"{nameof(o.MaxReadAheadBytes)} cannot be negative.");

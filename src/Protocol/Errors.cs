@@ -9,6 +9,10 @@ public static class Errors
     private const WebSocketCloseStatus Protocol = WebSocketCloseStatus.ProtocolError;
     private const WebSocketCloseStatus TooBig = WebSocketCloseStatus.MessageTooBig;
     private const WebSocketCloseStatus BadData = WebSocketCloseStatus.InvalidPayloadData;
+    private const WebSocketCloseStatus Policy = WebSocketCloseStatus.PolicyViolation;
+
+    /// <summary>The peer sent faster than the endpoint's inbound rate limit allows (section 7.4.1: 1008, policy violation).</summary>
+    public static readonly ProtocolError RateLimitExceeded = new(Policy, nameof(RateLimitExceeded), "inbound rate limit exceeded");
 
     /// <summary>RSV1, RSV2 or RSV3 set without an extension that defines it (RFC 6455 section 5.2).</summary>
     public static readonly ProtocolError ReservedBits = new(Protocol, nameof(ReservedBits), "reserved bits set without a negotiated extension");

@@ -110,6 +110,7 @@ internal sealed class WibeSocketListener
             CompressionOptions = accepted.Options.Compression,
             CancelledReadMeansShutdown = true,
             Observer = accepted.Endpoint.Connections,
+            InboundLimiter = WibeSocketEndpoint.CreateInboundLimiter(accepted.Options),
 
             // Kestrel completes both pipes when this delegate returns (it disposes the connection), after everything
             // the runtime flushed, its final close frame included, has been handed to the socket.

@@ -253,6 +253,7 @@ internal sealed class WibeSocketEndpoint
             SubProtocol = decision.SubProtocol,
             HostContext = context,
             Observer = Connections,
+            InboundLimiter = CreateInboundLimiter(options),
             AbortHost = AbortRequest,
             ResolveRemoteEndPoint = RemoteEndPointOf,
             Compression = decision.Compression,
@@ -261,6 +262,10 @@ internal sealed class WibeSocketEndpoint
             OwnsTransport = !raw,
         };
     }
+
+    /// <summary>The connection's own rate limiter when the endpoint sets a rate; null (nothing allocated) otherwise.</summary>
+    internal static TokenBucketInboundLimiter? CreateInboundLimiter(WibeSocketOptions options) =>
+        options.InboundRateLimit.IsEnabled ? new TokenBucketInboundLimiter(options.InboundRateLimit) : null;
 
     // Static, so the delegates are cached and an idle connection carries no closure.
     private static void AbortRequest(object context) => ((HttpContext)context).Abort();

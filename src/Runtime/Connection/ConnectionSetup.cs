@@ -57,6 +57,9 @@ internal sealed class ConnectionSetup
     /// </summary>
     public bool OwnsTransport { get; init; }
 
+    /// <summary>Meters what the peer sends (inbound rate limits); null, the default, meters nothing and costs nothing.</summary>
+    public IInboundLimiter? InboundLimiter { get; init; }
+
     /// <summary>Told when the connection opens and when it has ended (the server's connection registry); shared by an endpoint's connections.</summary>
     public IConnectionObserver? Observer { get; init; }
 
@@ -94,6 +97,23 @@ internal sealed class ConnectionLimits
 
     /// <summary>True to close a connection past its send budget with 1013; false to drop the message for it.</summary>
     public bool CloseWhenOverBudget { get; init; } = true;
+}
+
+/// <summary>
+/// Meters the messages a peer sends, per connection. The read loop asks it after each whole message; over the limit it
+/// either fails the connection with 1008 or stops reading until the limiter lets it go on, so TCP back-pressure reaches
+/// the peer.
+/// </summary>
+internal interface IInboundLimiter : IDisposable
+{
+    /// <summary>True to close an over-limit peer with 1008; false to stop reading until it is under the limit.</summary>
+    bool CloseWhenExceeded { get; }
+
+    /// <summary>A message of <paramref name="bytes"/> arrived: false when it put the peer over its limit.</summary>
+    bool TryAdmit(long bytes);
+
+    /// <summary>Completes when a message of <paramref name="bytes"/> fits the limit again.</summary>
+    ValueTask WaitAsync(long bytes, CancellationToken cancellationToken);
 }
 
 /// <summary>Hears of a connection's start and end: how a host keeps a registry without wrapping the run in another task.</summary>

@@ -30,6 +30,7 @@ internal sealed class ReadLoop
     private long _consumedAbs;
     private long _parsedAbs;
     private bool _failedByPeer;
+    private long _throttledBytes; // the message that put the peer over its rate limit: reading waits for its tokens
     private Task _closeReply = Task.CompletedTask;
 
     private ProtocolError? _deferredFailure; // guarded by the connection's gate
@@ -71,6 +72,16 @@ internal sealed class ReadLoop
 
                 bool keepReading = ProcessBuffer(buffer);
                 long heldBytes = AdvanceInput(buffer);
+                if (keepReading && _throttledBytes != 0 && !Close.IsAborted)
+                {
+                    // Over the inbound rate limit with the back-pressure policy: read nothing more until the peer is
+                    // under it; what it sends meanwhile waits in TCP.
+                    long bytes = _throttledBytes;
+                    _throttledBytes = 0;
+                    await _connection.Setup.InboundLimiter!.WaitAsync(bytes, _connection.ConnectionClosed).ConfigureAwait(false);
+                    continue;
+                }
+
                 if (!keepReading || Close.IsAborted)
                 {
                     break;
@@ -242,6 +253,12 @@ internal sealed class ReadLoop
                         return false;
                     }
 
+                    if (_throttledBytes != 0)
+                    {
+                        // Stop parsing: the rest of the buffer stays unexamined and is parsed once the limiter allows.
+                        return true;
+                    }
+
                     break;
                 case FrameReadStatus.ControlFrame:
                     if (!OnControlFrame(segment))
@@ -271,7 +288,7 @@ internal sealed class ReadLoop
             Inbound.Enqueue(segment.Payload.IsEmpty
                 ? PendingMessage.Empty(type)
                 : new PendingMessage(type, segment.Payload, null, payloadStartAbs));
-            return true;
+            return Meter(segment.Payload.Length);
         }
 
         // A message that did not arrive whole (or arrived compressed) is copied out, so the pipe can be consumed as it
@@ -282,13 +299,31 @@ internal sealed class ReadLoop
             case MessageAssemblyStatus.MessageComplete:
                 var owned = _assembler.TakeMessage();
                 Inbound.Enqueue(new PendingMessage(type, owned.GetPayload(), owned, -1));
-                return true;
+                return Meter(owned.Length);
             case MessageAssemblyStatus.NeedMoreData:
                 return true;
             default:
                 FailConnection(error);
                 return false;
         }
+    }
+
+    /// <summary>Counts a whole message against the inbound rate limit; false when it fails the connection.</summary>
+    private bool Meter(long bytes)
+    {
+        if (_connection.Setup.InboundLimiter is not { } limiter || limiter.TryAdmit(bytes))
+        {
+            return true;
+        }
+
+        if (limiter.CloseWhenExceeded)
+        {
+            FailConnection(Errors.RateLimitExceeded);
+            return false;
+        }
+
+        _throttledBytes = Math.Max(bytes, 1);
+        return true;
     }
 
     private bool OnControlFrame(in FrameSegment segment)
@@ -371,7 +406,10 @@ internal sealed class ReadLoop
     private long AdvanceInput(ReadOnlySequence<byte> buffer)
     {
         long target = Inbound.ConsumableUpTo(_parsedAbs, out long owned);
-        Input.AdvanceTo(buffer.GetPosition(target - _consumedAbs), buffer.End);
+
+        // Throttled, the unparsed rest is not examined: the next read must hand it back without waiting for more.
+        var examined = _throttledBytes != 0 ? buffer.GetPosition(_parsedAbs - _consumedAbs) : buffer.End;
+        Input.AdvanceTo(buffer.GetPosition(target - _consumedAbs), examined);
         _consumedAbs = target;
         return (_parsedAbs - target) + owned + (_assembler?.BufferedLength ?? 0);
     }

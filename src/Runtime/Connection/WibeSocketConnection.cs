@@ -341,6 +341,7 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
         // for it, bounded, before the transport is completed (by us, or by Kestrel once the handler returns) and
         // before the codec it may be using is disposed.
         await Outbound.FinishAsync(_setup.Limits.CloseTimeout, _setup.OwnsTransport).ConfigureAwait(false);
+        _setup.InboundLimiter?.Dispose();
         if (_setup.OwnsTransport)
         {
             await _setup.Transport.Input.CompleteAsync().ConfigureAwait(false);
