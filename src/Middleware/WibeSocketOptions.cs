@@ -89,6 +89,9 @@ public sealed class WibeSocketOptions
     /// </summary>
     public WibeSocketSlowConsumerPolicy SlowConsumerPolicy { get; set; } = WibeSocketSlowConsumerPolicy.Close;
 
+    /// <summary>Graceful drain on shutdown (on by default) and on demand; server-wide (endpoint overrides are ignored).</summary>
+    public WibeSocketDrainOptions Drain { get; private set; } = new();
+
     /// <summary>Per-connection limits on what a peer sends (messages and bytes per second). Off by default.</summary>
     public WibeSocketInboundRateLimit InboundRateLimit { get; private set; } = new();
 
@@ -113,6 +116,7 @@ public sealed class WibeSocketOptions
         clone._subProtocols = [.. _subProtocols];
         clone.Compression = Compression with { };
         clone.InboundRateLimit = InboundRateLimit.Clone();
+        clone.Drain = Drain.Clone();
         clone._limits = null;
         return clone;
     }

@@ -55,6 +55,16 @@ internal sealed class WibeSocketOptionsValidator : IValidateOptions<WibeSocketOp
             failures.Add($"{nameof(o.SlowConsumerPolicy)} must be Close or Drop (is {o.SlowConsumerPolicy}).");
         }
 
+        if (o.Drain.Window <= TimeSpan.Zero || o.Drain.RetryAfter < TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(o.Drain)}: Window must be positive and RetryAfter not negative (are {o.Drain.Window} and {o.Drain.RetryAfter}).");
+        }
+
+        if (!Shockwave.Protocol.CloseStatusRules.IsValidOnWire(o.Drain.CloseStatus))
+        {
+            failures.Add($"{nameof(o.Drain)}.{nameof(o.Drain.CloseStatus)} ({(int)o.Drain.CloseStatus}) is not a close code valid on the wire; use 1012 (Service Restart) or 1001 (Going Away).");
+        }
+
         var rate = o.InboundRateLimit;
         if (rate.MessagesPerSecond is < 1 || rate.BytesPerSecond is < 1)
         {

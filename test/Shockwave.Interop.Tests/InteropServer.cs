@@ -70,6 +70,7 @@ public sealed class InteropServer : IAsyncLifetime
             options.MaxFramePayloadLength = 64 * 1024 * 1024;
             options.MaxMessageSize = 64 * 1024 * 1024;
             options.MaxFragmentsPerMessage = 1 << 20;
+            options.Drain.Enabled = false; // the fixture stops at once
         });
 
         var app = builder.Build();

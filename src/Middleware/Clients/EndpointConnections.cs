@@ -34,6 +34,9 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
 
     public int ConnectionCount => _all.Count;
 
+    /// <summary>A snapshot of the open connections (the drain walks it).</summary>
+    internal ICollection<WibeSocketConnection> Connections => _all.Values;
+
     public void OnOpened(WibeSocketConnection connection)
     {
         string? userId = _userIds.GetUserId(connection);

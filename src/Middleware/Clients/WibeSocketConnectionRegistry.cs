@@ -23,6 +23,9 @@ internal sealed class WibeSocketConnectionRegistry : IWibeSocketClientsProvider
         _logger = loggerFactory.CreateLogger("Shockwave.WibeSocket");
     }
 
+    /// <summary>Every endpoint's audience (the drain closes them all).</summary>
+    public ICollection<EndpointConnections> Endpoints => _endpoints.Values;
+
     public EndpointConnections For(object key) =>
         _endpoints.GetOrAdd(key, static (key, registry) => new EndpointConnections(key is Type type ? type.Name : (string)key, registry._userIds, registry._metrics, registry._logger), this);
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Shockwave;
 using Shockwave.Clients;
+using Shockwave.Drain;
 using Shockwave.Diagnostics;
 using Shockwave.Runtime;
 
@@ -33,12 +34,24 @@ public static class WibeSocketServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<WibeSocketMetrics>();
         services.TryAddSingleton(sp => new ConnectionHeartbeat(sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => new WibeSocketRuntime(
-            sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetRequiredService<WibeSocketMetrics>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ConnectionHeartbeat>(),
-            sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None));
+        services.TryAddSingleton(sp =>
+        {
+            // With the drain on, the host's stop drains connections over the window instead of closing them all at once.
+            bool drain = sp.GetRequiredService<IOptions<WibeSocketOptions>>().Value.Drain.Enabled;
+            var stopping = drain ? CancellationToken.None : sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+            return new WibeSocketRuntime(
+                sp.GetRequiredService<ILoggerFactory>(),
+                sp.GetRequiredService<WibeSocketMetrics>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ConnectionHeartbeat>(),
+                stopping)
+            {
+                ShutdownHandledByDrain = drain,
+            };
+        });
+        services.TryAddSingleton<WibeSocketDrainService>();
+        services.TryAddSingleton<IWibeSocketDrain>(sp => sp.GetRequiredService<WibeSocketDrainService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, WibeSocketDrainService>(sp => sp.GetRequiredService<WibeSocketDrainService>()));
         services.TryAddSingleton<WibeSocketMarkerService>();
         services.TryAddSingleton<IWibeSocketUserIdProvider, DefaultUserIdProvider>();
         services.TryAddSingleton<WibeSocketConnectionRegistry>();

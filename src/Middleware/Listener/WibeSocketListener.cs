@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Shockwave.Diagnostics;
+using Shockwave.Drain;
 using Shockwave.Protocol.Handshake;
 using Shockwave.Runtime;
 using Shockwave.Upgrade;
@@ -37,6 +38,7 @@ internal sealed class WibeSocketListener
 {
     private readonly IServiceProvider _services;
     private readonly WibeSocketRuntime _runtime;
+    private readonly WibeSocketDrainService _drain;
     private readonly WibeSocketOptions _options;
     private readonly ListenerRouteTable _routes;
 
@@ -53,6 +55,7 @@ internal sealed class WibeSocketListener
 
         _services = services;
         _runtime = services.GetRequiredService<WibeSocketRuntime>();
+        _drain = services.GetRequiredService<WibeSocketDrainService>();
         _options = services.GetRequiredService<IOptions<WibeSocketOptions>>().Value;
         var fallbackPolicy = services.GetService<IOptions<AuthorizationOptions>>()?.Value.FallbackPolicy;
         _routes = new ListenerRouteTable(dataSource, services.GetService<ParameterPolicyFactory>(), fallbackPolicy, _runtime.Logger);
@@ -183,6 +186,12 @@ internal sealed class WibeSocketListener
         if (_runtime.Stopping.IsCancellationRequested)
         {
             await RejectAsync(connection, head.Path, HandshakeRefusals.ServerStopping).ConfigureAwait(false);
+            return null;
+        }
+
+        if (_drain.IsDraining)
+        {
+            await RejectAsync(connection, head.Path, _drain.Refusal).ConfigureAwait(false);
             return null;
         }
 

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 using Shockwave.Clients;
 using Shockwave.Diagnostics;
+using Shockwave.Drain;
 using Shockwave.Protocol.Compression;
 using Shockwave.Protocol.Handshake;
 using Shockwave.Runtime;
@@ -27,6 +28,7 @@ internal sealed class WibeSocketEndpoint
     private readonly Action<WibeSocketOptions>? _configure;
     private readonly IServiceProvider _services;
     private readonly Lock _gate = new();
+    private readonly WibeSocketDrainService _drain;
     private WibeSocketOptions? _options;
     private PerMessageDeflateNegotiator? _deflate;
 
@@ -43,6 +45,7 @@ internal sealed class WibeSocketEndpoint
     {
         Pattern = pattern;
         Connections = services.GetRequiredService<WibeSocketConnectionRegistry>().For(audienceKey);
+        _drain = services.GetRequiredService<WibeSocketDrainService>();
         _handler = handler;
         _configure = configure;
         _services = services;
@@ -119,6 +122,13 @@ internal sealed class WibeSocketEndpoint
         if (extendedConnect && !string.Equals(connect!.Protocol, "websocket", StringComparison.OrdinalIgnoreCase))
         {
             await RejectAsync(context, runtime, HandshakeRefusals.UnsupportedConnectProtocol).ConfigureAwait(false);
+            return null;
+        }
+
+        // Draining: this node is leaving; the client should come back (to another pod) after Retry-After.
+        if (_drain.IsDraining)
+        {
+            await RejectAsync(context, runtime, _drain.Refusal).ConfigureAwait(false);
             return null;
         }
 

@@ -16,7 +16,30 @@ internal sealed class ConnectionHeartbeat : IDisposable
     private ITimer? _timer;
     private WibeSocketConnection[] _snapshot = [];
 
+    private long _lastTickAt;
+
     public ConnectionHeartbeat(TimeProvider timeProvider) => _timeProvider = timeProvider;
+
+    /// <summary>
+    /// How long since the last tick, or null before the first connection started the timer. Liveness: a heartbeat that
+    /// stopped ticking means keep-alive and close deadlines are no longer enforced (a starved thread pool, say).
+    /// </summary>
+    public TimeSpan? SinceLastTick
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (_timer is null)
+                {
+                    return null;
+                }
+            }
+
+            long last = Volatile.Read(ref _lastTickAt);
+            return last == 0 ? null : _timeProvider.GetElapsedTime(last);
+        }
+    }
 
     public void Register(WibeSocketConnection connection)
     {
@@ -53,6 +76,7 @@ internal sealed class ConnectionHeartbeat : IDisposable
         }
 
         long now = _timeProvider.GetTimestamp();
+        Volatile.Write(ref _lastTickAt, now);
         for (int i = 0; i < count; i++)
         {
             try

@@ -196,6 +196,12 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
     /// <summary>The host is stopping (its token fired, or Kestrel cancelled the transport read): close with 1001.</summary>
     internal void OnServerStopping()
     {
+        if (_setup.Runtime.ShutdownHandledByDrain)
+        {
+            // The drain closes this connection at its own moment in the window; keep serving until then.
+            return;
+        }
+
         RuntimeLog.ServerStopping(_logger, ConnectionId);
         _ = SendCloseAsync(WebSocketCloseStatus.EndpointUnavailable, "server stopping", CloseReasons.ServerShutdown).AsTask();
     }

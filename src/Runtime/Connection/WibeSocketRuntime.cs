@@ -26,4 +26,10 @@ internal sealed class WibeSocketRuntime
 
     /// <summary>Signalled when the host begins a graceful shutdown: open connections close with 1001.</summary>
     public CancellationToken Stopping { get; }
+
+    /// <summary>
+    /// True when the host drains connections itself on shutdown (the server's graceful drain): a transport read
+    /// cancelled by the stopping server then leaves the connection to the drain instead of closing it at once.
+    /// </summary>
+    public bool ShutdownHandledByDrain { get; init; }
 }

@@ -21,11 +21,13 @@ internal sealed class WibeSocketMetrics
     private readonly UpDownCounter<long> _sendQueueBytes;
     private readonly Counter<long> _slowConsumers;
     private readonly Counter<long> _deliveries;
+    private readonly Counter<long> _drainClosed;
+    private readonly Meter _meter;
 
     public WibeSocketMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        var meter = meterFactory.Create(MeterName);
+        var meter = _meter = meterFactory.Create(MeterName);
         _activeConnections = meter.CreateUpDownCounter<long>("shockwave.active_connections", "{connection}", "Open WibeSocket connections.");
         _handshakeRejections = meter.CreateCounter<long>("shockwave.handshake.rejections", "{request}", "Upgrade requests refused, by reason.");
         _messagesReceived = meter.CreateCounter<long>("shockwave.messages.received", "{message}", "Data messages received.");
@@ -34,6 +36,7 @@ internal sealed class WibeSocketMetrics
         _connectionDuration = meter.CreateHistogram<double>("shockwave.connection.duration", "s", "How long connections stayed open.");
         _sendQueueBytes = meter.CreateUpDownCounter<long>("shockwave.send_queue.size", "By", "Bytes of broadcast frames queued for connections and not yet handed to the transport.");
         _slowConsumers = meter.CreateCounter<long>("shockwave.send_queue.overflows", "{message}", "Broadcast messages a connection could not take within its send budget, by the policy applied (drop or close).");
+        _drainClosed = meter.CreateCounter<long>("shockwave.drain.closes", "{connection}", "Connections closed by a graceful drain.");
         _deliveries = meter.CreateCounter<long>("shockwave.broadcast.deliveries", "{delivery}", "Broadcast deliveries queued to connections, and those skipped because the recipient was closing, by outcome.");
     }
 
@@ -48,6 +51,12 @@ internal sealed class WibeSocketMetrics
     }
 
     public void SendQueueChanged(long bytes) => _sendQueueBytes.Add(bytes);
+
+    public void DrainClosed() => _drainClosed.Add(1);
+
+    /// <summary>Publishes the drain's progress (connections still to close) as an observable gauge.</summary>
+    public void ObserveDrain(Func<int> remaining) =>
+        _meter.CreateObservableGauge("shockwave.drain.remaining", remaining, "{connection}", "Connections a running drain has still to close.");
 
     public void SlowConsumer(string policy) => _slowConsumers.Add(1, new KeyValuePair<string, object?>("shockwave.slow_consumer.policy", policy));
 
@@ -104,6 +113,7 @@ internal static class CloseReasons
     public const string Aborted = "aborted";
     public const string HandlerFailed = "handler_failed";
     public const string SlowConsumer = "slow_consumer";
+    public const string ServerDrain = "server_drain";
 
     public static string For(WebSocketCloseStatus status) => status switch
     {

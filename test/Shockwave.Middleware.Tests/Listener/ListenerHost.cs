@@ -50,6 +50,8 @@ internal sealed class ListenerHost : IAsyncDisposable
         services?.Invoke(builder.Services);
         if (addWibeSocket)
         {
+            // Fixtures stop at once, as before the drain existed.
+            builder.Services.Configure<WibeSocketOptions>(o => o.Drain.Enabled = false);
             builder.Services.AddWibeSocket(options);
         }
 
