@@ -131,7 +131,8 @@ done
 echo
 echo "Shockwave vs stock, $reps repetitions alternated (warm-up ${warmup}s, ${duration}s measured), server on core 0, load on core 1."
 echo "Scenario 7 is the 'server B/msg' column. Client-bound: the load generator used >= 0.9 of a core."
-echo "Broadcast (8, 9): fan-out latency is send to the last receiver, 'each' per delivery; B/msg is per delivery."
+echo "Broadcast (8, 9): fan-out latency is send to the last receiver, 'each' per delivery; B/msg is per delivery; the"
+echo "client CPU column adds the deliveries/s at which the load generator would fill its core (a figure near it is its limit)."
 "$loadgen" --summarize "$results"
 echo
 echo "raw results: $results"

@@ -213,6 +213,8 @@ internal static class Modes
             ["serverAllocPerDelivery"] = Math.Round(serverAlloc, 2),
             ["serverCpu"] = Math.Round(serverCpu, 2),
             ["clientCpu"] = Math.Round(clientCpu, 2),
+            // Deliveries per second of the load generator's own CPU: about where it would saturate on one core.
+            ["clientCeilingPerSec"] = Math.Round(deliveries / (clientCpu * seconds)),
             ["clientBound"] = clientCpu >= ClientBoundCores,
             ["errors"] = errors.Length,
             ["firstError"] = errors.FirstOrDefault(),

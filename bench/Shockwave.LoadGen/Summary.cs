@@ -77,7 +77,12 @@ internal static class Summary
                     _ => "",
                 };
                 string serverCpu = mode is "echo" or "broadcast" ? MedianOf("serverCpu") : "";
-                string cpu = mode == "idle" ? "" : MedianOf("clientCpu");
+                string cpu = mode switch
+                {
+                    "idle" => "",
+                    "broadcast" => $"{MedianOf("clientCpu")} (saturates near {MedianOf("clientCeilingPerSec")}/s)",
+                    _ => MedianOf("clientCpu"),
+                };
                 string bound = mode == "idle" ? "" : $"{results.Count(r => r.TryGetProperty("clientBound", out var b) && b.GetBoolean())}/{results.Count}";
                 int errors = results.Sum(r => r.TryGetProperty("errors", out _) ? (int)Num(r, "errors") : 0);
                 long gaps = results.Sum(r => r.TryGetProperty("gaps", out _) ? (long)Num(r, "gaps") : 0);
