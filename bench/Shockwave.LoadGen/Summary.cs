@@ -53,7 +53,8 @@ internal static class Summary
             {
                 var results = group.Select(r => r.Result).ToList();
                 double value = Median(results.Select(r => Num(r, primary)));
-                string ratio = group.Key == "stock" || double.IsNaN(stock) ? "" : $"{value / stock:0.00}x";
+                // No ratio for a server that produced nothing (every run failed): 0.00x would read as a measurement.
+                string ratio = group.Key == "stock" || double.IsNaN(stock) || !(value > 0) ? "" : $"{value / stock:0.00}x";
                 string main = $"{Fmt(value)} {unit}";
                 string MedianOf(string name) => Fmt(Median(results.Select(r => Num(r, name))));
                 if (mode == "idle")
@@ -80,7 +81,8 @@ internal static class Summary
                 string cpu = mode switch
                 {
                     "idle" => "",
-                    "broadcast" => $"{MedianOf("clientCpu")} (saturates near {MedianOf("clientCeilingPerSec")}/s)",
+                    "broadcast" when results.Any(r => Num(r, "clientCeilingPerSec") > 0) =>
+                        $"{MedianOf("clientCpu")} (saturates near {MedianOf("clientCeilingPerSec")}/s)",
                     _ => MedianOf("clientCpu"),
                 };
                 string bound = mode == "idle" ? "" : $"{results.Count(r => r.TryGetProperty("clientBound", out var b) && b.GetBoolean())}/{results.Count}";
