@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: Shockwave against the stock ASP.NET Core WebSocket stack, same host, same endpoint, alternated.
 #
-#   bench/run-e2e.sh [--quick] [--reps N] [--scenarios "1 2 3 4 5 6"]
+#   bench/run-e2e.sh [--quick] [--reps N] [--scenarios "1 2 3 4 5 6 8 9"]
 #
 # Builds Release, runs every scenario of the end-to-end issue against each server in turn (the order flips every
 # repetition), the server pinned to core 0 and the load generator to core 1, everything on 127.0.0.0/8, and prints the
 # medians with the Shockwave/stock ratio. Scenario 7 (server bytes allocated per message) is the "server B/msg" column
-# of the echo scenarios, from the server's own counters over the measured window.
+# of the echo scenarios, from the server's own counters over the measured window. Scenarios 8 and 9 are /broadcast:
+# one sender, 100 or 1,000 receivers, 64 B binary, 4 messages in flight; the ratio is of deliveries/s.
 # Environment: E2E_OUT (output folder, default artifacts/e2e), E2E_PORT (default 9300; stats on E2E_PORT+99),
 # E2E_IDLE_CONNS (default 10000).
 set -euo pipefail
@@ -18,13 +19,13 @@ stats=$((port + 99))
 idle_conns="${E2E_IDLE_CONNS:-10000}"
 reps=3
 quick=0
-scenarios="1 2 3 4 5 6"
+scenarios="1 2 3 4 5 6 8 9"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
     --reps) reps="$2"; shift ;;
     --scenarios) scenarios="$2"; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -46,11 +47,14 @@ done
 server="$out/Shockwave.LoadServer/Shockwave.LoadServer"
 loadgen="$out/Shockwave.LoadGen/Shockwave.LoadGen"
 
-# 10,000 idle connections need 10,000 descriptors on each side.
+# 10,000 idle connections need 10,000 descriptors on each side, scenario 9's 1,000 receivers and 1 sender 1,001; each
+# process also holds a few hundred of its own (runtime, listeners, epoll).
+broadcast_receivers=1000
 hard="$(ulimit -Hn)"
 if [[ $hard == unlimited || $hard -gt 65536 ]]; then hard=65536; fi
 ulimit -n "$hard"
 if [[ $hard -lt $((idle_conns + 1000)) ]]; then echo "warning: ulimit -n is $hard, idle scenario may fail" >&2; fi
+if [[ $hard -lt $((broadcast_receivers + 1 + 1000)) ]]; then echo "warning: ulimit -n is $hard, scenario 9 may fail" >&2; fi
 
 if [[ $(nproc) -ge 2 ]] && command -v taskset >/dev/null; then
   pin_server=(taskset -c 0); pin_load=(taskset -c 1)
@@ -114,6 +118,10 @@ for rep in $(seq "$reps"); do
       6) if (( rep % 2 == 1 )); then order6=(shockwave shockwave-runtime stock); else order6=(stock shockwave-runtime shockwave); fi
          for n in "${order6[@]}"; do run_one "6: 1 KiB JSON, deflate, 10 conns x 8" "$n" "--deflate" "$echo_limit" \
            --mode echo -c 10 -p 8 -s 1024 --json --deflate -w "$warmup" -d "$duration"; done ;;
+      8) for n in "${order[@]}"; do run_one "8: broadcast 64 B binary, 1 sender x 4, 100 receivers" "$n" "" "$echo_limit" \
+           --mode broadcast --receivers 100 --senders 1 -p 4 -s 64 --binary -w "$warmup" -d "$duration"; done ;;
+      9) for n in "${order[@]}"; do run_one "9: broadcast 64 B binary, 1 sender x 4, $broadcast_receivers receivers" "$n" "" "$echo_limit" \
+           --mode broadcast --receivers "$broadcast_receivers" --senders 1 -p 4 -s 64 --binary -w "$warmup" -d "$duration"; done ;;
       *) echo "unknown scenario $s" >&2 ;;
     esac
   done
@@ -123,6 +131,8 @@ done
 echo
 echo "Shockwave vs stock, $reps repetitions alternated (warm-up ${warmup}s, ${duration}s measured), server on core 0, load on core 1."
 echo "Scenario 7 is the 'server B/msg' column. Client-bound: the load generator used >= 0.9 of a core."
+echo "Broadcast (8, 9): fan-out latency is send to the last receiver, 'each' per delivery; B/msg is per delivery; the"
+echo "client CPU column adds the deliveries/s at which the load generator would fill its core (a figure near it is its limit)."
 "$loadgen" --summarize "$results"
 echo
 echo "raw results: $results"

@@ -79,6 +79,18 @@ internal static class Frames
         return frame;
     }
 
+    /// <summary>
+    /// Masks <paramref name="source"/> into <paramref name="destination"/>, a part of a frame built by <see cref="Masked"/>
+    /// that starts <paramref name="payloadOffset"/> bytes into its payload (the key's phase follows the offset).
+    /// </summary>
+    public static void Mask(ReadOnlySpan<byte> source, Span<byte> destination, int payloadOffset)
+    {
+        for (int i = 0; i < source.Length; i++)
+        {
+            destination[i] = (byte)(source[i] ^ MaskKey[(payloadOffset + i) & 3]);
+        }
+    }
+
     /// <summary>A masked close frame with code 1000.</summary>
     public static byte[] Close() => Masked(0x8, [0x03, 0xE8]);
 

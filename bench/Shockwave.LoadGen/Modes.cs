@@ -96,6 +96,132 @@ internal static class Modes
         return errors.Length == 0 && messages > 0 ? 0 : 1;
     }
 
+    public static async Task<int> BroadcastAsync(Options o)
+    {
+        byte[] payload = Frames.Payload(o);
+        byte[] frame = Frames.Masked(0x2, payload);
+        var plan = new BroadcastPlan
+        {
+            Payload = payload,
+            Frame = frame,
+            InFlight = o.InFlight,
+            Receivers = o.Receivers,
+            SampleEvery = o.SampleEvery,
+            // Room for every sender's whole window in one receive; small, since there may be thousands of receivers.
+            ReceiveBufferSize = (int)Math.Clamp((long)frame.Length * o.InFlight * o.Senders, 4 * 1024, 256 * 1024),
+        };
+
+        byte[] request = Net.UpgradeRequest(o);
+        // Receivers first; the probes below then make sure the server has registered every one before anything counts.
+        var receiverSockets = await OpenAsync(o, o.Receivers, request, rate: 0);
+        var senderSockets = await OpenAsync(o, o.Senders, request, rate: 0);
+        var senders = senderSockets.Select((s, i) => new BroadcastSender(s, plan, i)).ToArray();
+        plan.Senders = senders;
+        var receivers = receiverSockets.Select((s, i) => new BroadcastConnection(s, plan, i, sender: null)).ToArray();
+        var senderSides = senders.Select(s => new BroadcastConnection(s.Socket, plan, 0, s)).ToArray();
+        var runs = receivers.Concat(senderSides).Select(c => Task.Run(c.RunAsync)).ToArray();
+
+        // An upgraded connection may not be in the server's registry yet when its 101 arrives: probe until every
+        // receiver has got one. A message sent after that reaches all of them, so any later gap is the server's.
+        string? joinError = null;
+        long joinStart = Stopwatch.GetTimestamp();
+        while (plan.Joined < o.Receivers)
+        {
+            if (Stopwatch.GetElapsedTime(joinStart).TotalSeconds > 10)
+            {
+                joinError = $"only {plan.Joined} of {o.Receivers} receivers got a probe within 10 s: the server did not relay to them";
+                break;
+            }
+            await senders[0].SendProbeAsync();
+            await Task.Delay(20);
+        }
+        double joinSeconds = Stopwatch.GetElapsedTime(joinStart).TotalSeconds;
+
+        long deliveries = 0, messages = 0;
+        double seconds = 0, clientCpu = double.NaN, serverCpu = double.NaN, serverAlloc = double.NaN;
+        if (joinError is null)
+        {
+            foreach (var sender in senders)
+            {
+                sender.Start();
+            }
+            await Task.Delay(TimeSpan.FromSeconds(o.Warmup));
+            var before = await ServerStats.FetchAsync(o, collect: false);
+            plan.Measuring = true;
+            long deliveries0 = receivers.Sum(c => c.Deliveries);
+            long messages0 = senders.Sum(s => s.Completed);
+            var cpu0 = Environment.CpuUsage.TotalTime;
+            long t0 = Stopwatch.GetTimestamp();
+
+            await Task.Delay(TimeSpan.FromSeconds(o.Duration));
+
+            deliveries = receivers.Sum(c => c.Deliveries) - deliveries0;
+            messages = senders.Sum(s => s.Completed) - messages0;
+            var cpu1 = Environment.CpuUsage.TotalTime;
+            seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            plan.Measuring = false;
+            var after = await ServerStats.FetchAsync(o, collect: false);
+            clientCpu = (cpu1 - cpu0).TotalSeconds / seconds;
+            serverCpu = (after.CpuSeconds - before.CpuSeconds) / seconds;
+            serverAlloc = deliveries == 0 ? double.NaN : (after.AllocatedBytes - before.AllocatedBytes) / (double)deliveries;
+        }
+
+        plan.Stopping = true;
+        foreach (var socket in receiverSockets.Concat(senderSockets))
+        {
+            socket.Dispose();
+        }
+        await Task.WhenAny(Task.WhenAll(runs), Task.Delay(5000));
+
+        var fanOut = new Histogram();
+        foreach (var sender in senders)
+        {
+            lock (sender.FanOut)
+            {
+                fanOut.Add(sender.FanOut);
+            }
+        }
+        var delivery = new Histogram();
+        foreach (var c in receivers)
+        {
+            delivery.Add(c.Latency);
+        }
+        long gaps = receivers.Sum(c => c.Gaps);
+        var errors = new[] { joinError }.Concat(receivers.Concat(senderSides).Select(c => c.Error))
+            .Concat(senders.Select(s => s.Error)).OfType<string>().ToArray();
+        Emit(o, new()
+        {
+            ["mode"] = "broadcast",
+            ["receivers"] = o.Receivers,
+            ["senders"] = o.Senders,
+            ["inFlight"] = o.InFlight,
+            ["size"] = o.Size,
+            ["joinSeconds"] = Math.Round(joinSeconds, 3),
+            ["seconds"] = Math.Round(seconds, 3),
+            ["deliveries"] = deliveries,
+            ["deliveriesPerSec"] = seconds == 0 ? 0 : Math.Round(deliveries / seconds),
+            ["messages"] = messages,
+            ["msgsPerSec"] = seconds == 0 ? 0 : Math.Round(messages / seconds),
+            ["mbPerSec"] = seconds == 0 ? 0 : Math.Round(deliveries * (double)payload.Length / seconds / 1e6, 1),
+            ["p50us"] = fanOut.PercentileMicros(50),
+            ["p90us"] = fanOut.PercentileMicros(90),
+            ["p99us"] = fanOut.PercentileMicros(99),
+            ["p999us"] = fanOut.PercentileMicros(99.9),
+            ["deliveryP50us"] = delivery.PercentileMicros(50),
+            ["deliveryP99us"] = delivery.PercentileMicros(99),
+            ["gaps"] = gaps,
+            ["serverAllocPerDelivery"] = Math.Round(serverAlloc, 2),
+            ["serverCpu"] = Math.Round(serverCpu, 2),
+            ["clientCpu"] = Math.Round(clientCpu, 2),
+            // Deliveries per second of the load generator's own CPU: about where it would saturate on one core.
+            ["clientCeilingPerSec"] = Math.Round(deliveries / (clientCpu * seconds)),
+            ["clientBound"] = clientCpu >= ClientBoundCores,
+            ["errors"] = errors.Length,
+            ["firstError"] = errors.FirstOrDefault(),
+        });
+        return errors.Length == 0 && gaps == 0 && deliveries > 0 ? 0 : 1;
+    }
+
     public static async Task<int> IdleAsync(Options o)
     {
         byte[] request = Net.UpgradeRequest(o);

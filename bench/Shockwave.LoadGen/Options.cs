@@ -12,6 +12,8 @@ internal sealed class Options
     public int StatsPort { get; private set; } = 9399;
     public string Path { get; private set; } = "/echo";
     public int Connections { get; private set; } = 100;
+    public int Receivers { get; private set; } = 100;
+    public int Senders { get; private set; } = 1;
     public int InFlight { get; private set; } = 16;
     public int Size { get; private set; } = 64;
     public bool Text { get; private set; }
@@ -31,6 +33,7 @@ internal sealed class Options
     public static Options Parse(string[] args)
     {
         var o = new Options();
+        bool pathGiven = false;
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
@@ -43,8 +46,10 @@ internal sealed class Options
                 case "--host": o.Host = IPAddress.Parse(Next()); break;
                 case "--port": o.Port = NextInt(); break;
                 case "--stats-port": o.StatsPort = NextInt(); break;
-                case "--path": o.Path = Next(); break;
+                case "--path": o.Path = Next(); pathGiven = true; break;
                 case "-c": case "--connections": o.Connections = NextInt(); break;
+                case "--receivers": o.Receivers = NextInt(); break;
+                case "--senders": o.Senders = NextInt(); break;
                 case "-p": case "--in-flight": o.InFlight = NextInt(); break;
                 case "-s": case "--size": o.Size = NextInt(); break;
                 case "--text": o.Text = true; break;
@@ -65,9 +70,22 @@ internal sealed class Options
                 default: throw new ArgumentException($"unknown option {a}");
             }
         }
-        if (o.Sources is < 1 or > 250 || o.InFlight < 1 || o.Connections < 1 || o.Size < 0 || o.SampleEvery < 1)
+        if (o.Sources is < 1 or > 250 || o.InFlight < 1 || o.Connections < 1 || o.Size < 0 || o.SampleEvery < 1
+            || o.Receivers < 1 || o.Senders is < 1 or > BroadcastPlan.MaxSenders)
         {
             throw new ArgumentException("out-of-range option");
+        }
+        if (o.Mode == "broadcast")
+        {
+            if (!pathGiven)
+            {
+                o.Path = "/broadcast";
+            }
+            // The sequence number and the send time are raw binary in the first 16 bytes of every message.
+            if (o.Size < BroadcastPlan.MetaLength || o.Text || o.Deflate)
+            {
+                throw new ArgumentException($"--mode broadcast needs --binary, -s {BroadcastPlan.MetaLength} or more, no --deflate");
+            }
         }
         return o;
     }
@@ -77,6 +95,13 @@ internal sealed class Options
           --mode echo     -c CONNS -p IN_FLIGHT -s SIZE [--text|--binary|--json] [--deflate [--level 6]] -d SECONDS -w SECONDS
           --mode idle     -c CONNS --rate CONNECTS_PER_S --hold SECONDS [--sources N]
           --mode connect  --concurrency N -d SECONDS -w SECONDS [--sources N]
+          --mode broadcast --receivers N [--senders 1] -p IN_FLIGHT -s SIZE [--binary] -d SECONDS -w SECONDS
+                  N receivers and the senders connect to /broadcast (the default path in this mode). Each sender keeps
+                  at most IN_FLIGHT messages that have not yet reached every receiver; a message carries its sender,
+                  sequence number and send time in its first 16 bytes. Receivers check order (no repeat, no going
+                  back), count gaps (messages the server dropped), length and type of every message and the bytes of
+                  a sample. Reports deliveries/s, messages/s (fully delivered), fan-out latency (send to the last
+                  receiver) and per-delivery latency.
           --summarize FILE   print the medians table of a results file (JSON lines with labels "scenario|server")
         Common: --host 127.0.0.1 --port 9300 --stats-port 9399 --path /echo --label TEXT --sample-every 64
         --sources N spreads connections over the source addresses 127.0.0.2 .. 127.0.0.(N+1) when N > 1.

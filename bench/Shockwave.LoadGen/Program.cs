@@ -28,6 +28,7 @@ try
         "echo" => await Modes.EchoAsync(options),
         "idle" => await Modes.IdleAsync(options),
         "connect" => await Modes.ConnectAsync(options),
+        "broadcast" => await Modes.BroadcastAsync(options),
         "summarize" => Summary.Print(options.SummarizeFile!),
         _ => Help(),
     };

@@ -7,7 +7,8 @@ namespace Shockwave.LoadGen;
 /// <summary>
 /// Medians per scenario and server from a results file (one JSON line per run, labelled "scenario|server"), and the
 /// ratio of each Shockwave server to the stock one. Throughput ratios are Shockwave/stock (higher is better); memory
-/// ratios too (lower is better).
+/// ratios too (lower is better). Broadcast rows give deliveries/s (the ratio's figure) and fully delivered messages/s,
+/// the fan-out latency (send to the last receiver) and the per-delivery one, and server bytes per delivery.
 /// </summary>
 internal static class Summary
 {
@@ -36,12 +37,14 @@ internal static class Summary
             {
                 "idle" => "rssKiBPerConn",
                 "connect" => "connectsPerSec",
+                "broadcast" => "deliveriesPerSec",
                 _ => byServer[0].First().Result.GetProperty("size").GetInt32() >= 16 * 1024 ? "mbPerSec" : "msgsPerSec",
             };
             string unit = primary switch
             {
                 "rssKiBPerConn" => "KiB/conn RSS",
                 "connectsPerSec" => "connects/s",
+                "deliveriesPerSec" => "deliveries/s",
                 "mbPerSec" => "MB/s each way",
                 _ => "msg/s",
             };
@@ -50,21 +53,46 @@ internal static class Summary
             {
                 var results = group.Select(r => r.Result).ToList();
                 double value = Median(results.Select(r => Num(r, primary)));
-                string ratio = group.Key == "stock" || double.IsNaN(stock) ? "" : $"{value / stock:0.00}x";
+                // No ratio for a server that produced nothing (every run failed): 0.00x would read as a measurement.
+                string ratio = group.Key == "stock" || double.IsNaN(stock) || !(value > 0) ? "" : $"{value / stock:0.00}x";
                 string main = $"{Fmt(value)} {unit}";
+                string MedianOf(string name) => Fmt(Median(results.Select(r => Num(r, name))));
                 if (mode == "idle")
                 {
-                    main += $", {Fmt(Median(results.Select(r => Num(r, "gcHeapKiBPerConn"))))} KiB/conn GC heap";
+                    main += $", {MedianOf("gcHeapKiBPerConn")} KiB/conn GC heap";
                 }
-                string latency = mode == "echo"
-                    ? $"{Fmt(Median(results.Select(r => Num(r, "p50us"))))} / {Fmt(Median(results.Select(r => Num(r, "p99us"))))}"
-                    : "";
-                string alloc = mode == "echo" ? Fmt(Median(results.Select(r => Num(r, "serverAllocPerMsg")))) : "";
-                string serverCpu = mode == "echo" ? Fmt(Median(results.Select(r => Num(r, "serverCpu")))) : "";
-                string cpu = mode == "idle" ? "" : Fmt(Median(results.Select(r => Num(r, "clientCpu"))));
+                if (mode == "broadcast")
+                {
+                    main += $", {MedianOf("msgsPerSec")} msg/s to all";
+                }
+                string latency = mode switch
+                {
+                    "echo" => $"{MedianOf("p50us")} / {MedianOf("p99us")}",
+                    "broadcast" => $"fan-out {MedianOf("p50us")} / {MedianOf("p99us")}; each {MedianOf("deliveryP50us")} / {MedianOf("deliveryP99us")}",
+                    _ => "",
+                };
+                string alloc = mode switch
+                {
+                    "echo" => MedianOf("serverAllocPerMsg"),
+                    "broadcast" => $"{MedianOf("serverAllocPerDelivery")} per delivery",
+                    _ => "",
+                };
+                string serverCpu = mode is "echo" or "broadcast" ? MedianOf("serverCpu") : "";
+                string cpu = mode switch
+                {
+                    "idle" => "",
+                    "broadcast" when results.Any(r => Num(r, "clientCeilingPerSec") > 0) =>
+                        $"{MedianOf("clientCpu")} (saturates near {MedianOf("clientCeilingPerSec")}/s)",
+                    _ => MedianOf("clientCpu"),
+                };
                 string bound = mode == "idle" ? "" : $"{results.Count(r => r.TryGetProperty("clientBound", out var b) && b.GetBoolean())}/{results.Count}";
-                int errors = results.Sum(r => r.TryGetProperty("errors", out var e) ? (int)Num(r, "errors") : 0);
-                string runsText = errors == 0 ? results.Count.ToString(CultureInfo.InvariantCulture) : $"{results.Count} ({errors} errors)";
+                int errors = results.Sum(r => r.TryGetProperty("errors", out _) ? (int)Num(r, "errors") : 0);
+                long gaps = results.Sum(r => r.TryGetProperty("gaps", out _) ? (long)Num(r, "gaps") : 0);
+                string runsText = results.Count.ToString(CultureInfo.InvariantCulture);
+                if (errors != 0 || gaps != 0)
+                {
+                    runsText += gaps == 0 ? $" ({errors} errors)" : $" ({errors} errors, {gaps} gaps)";
+                }
                 sb.AppendLine($"| {scenario} | {group.Key} | {runsText} | {main} | {ratio} | {latency} | {alloc} | {serverCpu} | {cpu} | {bound} |");
             }
         }

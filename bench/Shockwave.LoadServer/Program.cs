@@ -1,7 +1,8 @@
-// End-to-end benchmark server: the same /echo endpoint served by Shockwave (MapWibeSocket over HTTP, or the raw
-// Kestrel listener) or by the stock ASP.NET Core stack (UseWebSockets + an efficient ManagedWebSocket loop), in one
-// host so that everything but the WebSocket stack is equal. A second HTTP port serves /stats for the load generator:
-// allocated bytes (for bytes per message), GC heap and working set (for memory per idle connection).
+// End-to-end benchmark server: the same /echo and /broadcast endpoints served by Shockwave (MapWibeSocket over HTTP,
+// or the raw Kestrel listener) or by the stock ASP.NET Core stack (UseWebSockets + efficient ManagedWebSocket loops),
+// in one host so that everything but the WebSocket stack is equal. A second HTTP port serves /stats for the load
+// generator: allocated bytes (for bytes per message), GC heap and working set (for memory per idle connection).
+// /broadcast sends every message to every other /broadcast connection; it never negotiates compression.
 //
 //   Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener]
 //                        [--port 9300] [--stats-port 9399]
@@ -10,6 +11,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using Shockwave;
+using Shockwave.LoadServer;
 using Shockwave.Protocol.Compression;
 
 string stack = "shockwave";
@@ -72,6 +74,16 @@ if (stack == "shockwave")
             options.Compression.Codec = chosen;
         }
     });
+
+    // TODO(broadcast): a placeholder that only reads. The body becomes the library's broadcast API
+    // (IWibeSocketClients): every message sent, unchanged and in order, to every other /broadcast connection. Until
+    // then nothing is relayed, and the broadcast scenarios' Shockwave figures mean nothing.
+    app.MapWibeSocket("/broadcast", static async (socket, cancellationToken) =>
+    {
+        await foreach (var message in socket.ReadMessagesAsync(cancellationToken))
+        {
+        }
+    });
 }
 else
 {
@@ -87,6 +99,18 @@ else
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync(accept);
         await StockEchoAsync(socket, context.RequestAborted);
+    });
+
+    var broadcast = new StockBroadcast();
+    app.Map("/broadcast", async (HttpContext context) =>
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        await broadcast.RunAsync(socket, context.RequestAborted);
     });
 }
 
