@@ -75,13 +75,16 @@ if (stack == "shockwave")
         }
     });
 
-    // TODO(broadcast): a placeholder that only reads. The body becomes the library's broadcast API
-    // (IWibeSocketClients): every message sent, unchanged and in order, to every other /broadcast connection. Until
-    // then nothing is relayed, and the broadcast scenarios' Shockwave figures mean nothing.
+    // As samples/Echo: every message to every other /broadcast connection through the library's broadcast API, framed
+    // once, each recipient within its send budget (the default 1 MiB and slow-consumer policy).
     app.MapWibeSocket("/broadcast", static async (socket, cancellationToken) =>
     {
+        var clients = socket.Clients;
+        string[] self = [socket.ConnectionId];
         await foreach (var message in socket.ReadMessagesAsync(cancellationToken))
         {
+            using var prepared = WibeSocketPreparedMessage.Create(message);
+            await clients.SendToAllExceptAsync(prepared, self, cancellationToken);
         }
     });
 }
