@@ -2,7 +2,8 @@
 // permessage-deflate accepted for any legal offer, and /broadcast relays every message, unchanged and in order, to
 // every other /broadcast connection through the library's broadcast API (framed once, each recipient within its send
 // budget). Any Origin is accepted, the peer's close code is echoed, and nothing is logged per message at the default
-// level.
+// level. It drains on shutdown as shipped: SIGTERM closes connections with 1012 spread over 20 seconds.
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Shockwave;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -14,8 +15,13 @@ builder.Services.AddWibeSocket(options =>
     options.MaxFragmentsPerMessage = 1 << 20;
 });
 
+// Readiness turns unhealthy the moment a drain starts (SIGTERM); liveness watches the connection heartbeat.
+builder.Services.AddHealthChecks().AddWibeSocket();
+
 var app = builder.Build();
 app.MapGet("/", () => "Shockwave echo sample: connect a WebSocket to /echo, /echo-deflate or /broadcast.");
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(WibeSocketHealthChecksBuilderExtensions.ReadyTag) });
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = check => check.Tags.Contains(WibeSocketHealthChecksBuilderExtensions.LiveTag) });
 app.MapWibeSocket("/echo", EchoAsync);
 app.MapWibeSocket("/echo-deflate", EchoAsync, options => options.Compression.Enabled = true);
 

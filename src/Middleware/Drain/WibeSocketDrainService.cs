@@ -69,7 +69,8 @@ internal sealed class WibeSocketDrainService : IWibeSocketDrain, IHostedLifecycl
         Task drain;
         lock (_gate)
         {
-            drain = _drain ??= RunAsync();
+            // The window starts now, whenever the drain's own task first runs.
+            drain = _drain ??= RunAsync(_time.GetTimestamp());
         }
 
         return drain.WaitAsync(cancellationToken);
@@ -132,7 +133,7 @@ internal sealed class WibeSocketDrainService : IWibeSocketDrain, IHostedLifecycl
         return Task.CompletedTask;
     }
 
-    private async Task RunAsync()
+    private async Task RunAsync(long started)
     {
         await Task.Yield();
         var drain = _options.Drain;
@@ -144,7 +145,6 @@ internal sealed class WibeSocketDrainService : IWibeSocketDrain, IHostedLifecycl
 
         Volatile.Write(ref _remaining, connections.Count);
         Log.DrainStarted(_logger, connections.Count, drain.Window);
-        long started = _time.GetTimestamp();
 
         // Each connection gets a uniformly random moment in the window; walk them in time order.
         var moments = new (TimeSpan At, WibeSocketConnection Connection)[connections.Count];
