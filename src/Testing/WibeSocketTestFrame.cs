@@ -3,7 +3,7 @@ using Shockwave.Protocol;
 namespace Shockwave.Testing;
 
 /// <summary>
-/// One frame exactly as the server sent it, from <see cref="WibeSocketTestConnection.ReceiveFrameAsync"/>: the decoded
+/// One frame exactly as the server sent it, from <see cref="WibeSocketRawTestConnection.ReceiveFrameAsync"/>: the decoded
 /// header and the payload, with no protocol rule applied, so tests can inspect what the server put on the wire.
 /// </summary>
 public sealed class WibeSocketTestFrame
