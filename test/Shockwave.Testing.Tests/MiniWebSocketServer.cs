@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Shockwave.Protocol;
+using Shockwave.Protocol.Compression;
 using Shockwave.Protocol.Handshake;
 
 namespace Shockwave.Testing.Tests;
@@ -106,6 +107,98 @@ internal static class MiniWebSocketServer
                     WebSocketFrameWriter.WriteFrame(output, WebSocketRole.Server, opcode, fin: true, rsv1: false, message.WrittenSpan);
                     await output.FlushAsync(cancellationToken);
                 }
+            }
+
+            input.AdvanceTo(buffer.Start, result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Echoes every data message as one frame, compressed when it arrived compressed (so a compressed echo proves both
+    /// directions), with the negotiated permessage-deflate <paramref name="deflate"/>; answers pings, echoes the close
+    /// code, fails on a protocol error.
+    /// </summary>
+    public static async Task EchoDeflateAsync(Stream stream, PerMessageDeflateParameters? deflate, CancellationToken cancellationToken)
+    {
+        var input = PipeReader.Create(stream);
+        var output = PipeWriter.Create(stream);
+        var reader = new WebSocketFrameReader(WebSocketRole.Server, new FrameReaderOptions { AllowCompressedMessages = deflate is not null });
+        var options = new PerMessageDeflateOptions { Enabled = true };
+        using var assembler = new MessageAssembler(
+            FrameReaderOptions.DefaultMaxMessageSize,
+            deflate is { } inflate ? new PerMessageDeflateDecompressor(inflate, options, FrameReaderOptions.DefaultMaxMessageSize) : null);
+        using var compressor = deflate is { } parameters ? new PerMessageDeflateCompressor(parameters, options) : null;
+        var compressed = new ArrayBufferWriter<byte>();
+        var opcode = WebSocketOpcode.Text;
+        bool messageCompressed = false;
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            while (true)
+            {
+                var status = reader.Read(ref buffer, out var segment, out var error);
+                if (status == FrameReadStatus.NeedMoreData)
+                {
+                    break;
+                }
+
+                if (status == FrameReadStatus.ControlFrame)
+                {
+                    if (segment.Opcode == WebSocketOpcode.Ping)
+                    {
+                        WebSocketFrameWriter.WriteFrame(output, WebSocketOpcode.Pong, fin: true, rsv1: false, segment.Payload, maskKey: null);
+                        await output.FlushAsync(cancellationToken);
+                    }
+                    else if (segment.Opcode == WebSocketOpcode.Close)
+                    {
+                        var (code, reason) = ClosePayload.Parse(segment.Payload);
+                        WebSocketFrameWriter.WriteClose(output, WebSocketRole.Server, code == WebSocketCloseStatus.NoStatusReceived ? null : code, reason);
+                        await output.FlushAsync(cancellationToken);
+                        return;
+                    }
+
+                    continue;
+                }
+
+                if (status == FrameReadStatus.MessagePayload)
+                {
+                    if (segment.IsMessageStart)
+                    {
+                        opcode = segment.Opcode;
+                        messageCompressed = segment.IsCompressed;
+                    }
+
+                    var assembly = assembler.Append(segment, out error);
+                    if (assembly == MessageAssemblyStatus.NeedMoreData)
+                    {
+                        continue;
+                    }
+
+                    if (assembly == MessageAssemblyStatus.MessageComplete)
+                    {
+                        using var message = assembler.TakeMessage();
+                        var payload = message.WrittenSpan;
+                        if (messageCompressed)
+                        {
+                            compressed.ResetWrittenCount();
+                            compressor!.Compress(payload, compressed);
+                            payload = compressed.WrittenSpan;
+                        }
+
+                        WebSocketFrameWriter.WriteFrame(output, WebSocketRole.Server, opcode, fin: true, rsv1: messageCompressed, payload);
+                        await output.FlushAsync(cancellationToken);
+                        continue;
+                    }
+                }
+
+                WebSocketFrameWriter.WriteClose(output, WebSocketRole.Server, error.CloseStatus, error.Reason);
+                await output.FlushAsync(cancellationToken);
+                return;
             }
 
             input.AdvanceTo(buffer.Start, result.Buffer.End);
