@@ -19,14 +19,6 @@ namespace Shockwave.Testing;
 /// </remarks>
 internal sealed class ServerFrameTap : PipeReader
 {
-    // Decodes any header the server might write, however invalid, so frames are skipped correctly.
-    private static readonly FrameReaderOptions AnyHeader = new()
-    {
-        MaxFramePayloadLength = long.MaxValue,
-        MaxMessageSize = long.MaxValue,
-        AllowCompressedMessages = true,
-    };
-
     private readonly PipeReader _inner;
     private readonly Lock _gate = new();
     private readonly Queue<ReceivedMessageFrames> _messages = new();
@@ -98,7 +90,7 @@ internal sealed class ServerFrameTap : PipeReader
         while (!_stopped && _nextHeader - _bufferStart < buffer.Length)
         {
             var rest = buffer.Slice(_nextHeader - _bufferStart);
-            var status = WebSocketFrameReader.TryReadHeader(rest, WebSocketRole.Client, AnyHeader, out var header, out _);
+            var status = WebSocketFrameReader.TryReadHeader(rest, WebSocketRole.Client, WibeSocketTestFrame.AnyHeader, out var header, out _);
             if (status == OperationStatus.NeedMoreData)
             {
                 return;

@@ -27,14 +27,6 @@ namespace Shockwave.Testing;
 /// </remarks>
 public sealed class WibeSocketRawTestConnection : WibeSocketTestConnectionBase
 {
-    // Decodes any header, however invalid, so that ReceiveFrameAsync can show it.
-    private static readonly FrameReaderOptions AnyHeader = new()
-    {
-        MaxFramePayloadLength = long.MaxValue,
-        MaxMessageSize = long.MaxValue,
-        AllowCompressedMessages = true,
-    };
-
     private readonly PipeWriter _output;
     private readonly PipeReader _input;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -432,7 +424,7 @@ public sealed class WibeSocketRawTestConnection : WibeSocketTestConnectionBase
             var buffer = result.Buffer;
             if (_frame is null)
             {
-                var status = WebSocketFrameReader.TryReadHeader(buffer, WebSocketRole.Client, AnyHeader, out var header, out _);
+                var status = WebSocketFrameReader.TryReadHeader(buffer, WebSocketRole.Client, WibeSocketTestFrame.AnyHeader, out var header, out _);
                 if (status == OperationStatus.NeedMoreData)
                 {
                     _input.AdvanceTo(buffer.Start, buffer.End);

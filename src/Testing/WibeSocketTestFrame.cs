@@ -11,6 +11,14 @@ public sealed class WibeSocketTestFrame
     private readonly byte[] _payload;
     private readonly byte[] _wire;
 
+    /// <summary>Decodes any header a server might write, however invalid, so that it can be shown or skipped.</summary>
+    internal static readonly FrameReaderOptions AnyHeader = new()
+    {
+        MaxFramePayloadLength = long.MaxValue,
+        MaxMessageSize = long.MaxValue,
+        AllowCompressedMessages = true,
+    };
+
     internal WibeSocketTestFrame(FrameHeader header, byte[] payload, byte[] wire)
     {
         Header = header;

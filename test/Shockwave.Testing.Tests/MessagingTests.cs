@@ -43,14 +43,11 @@ public class MessagingTests(TestApp app)
     public async Task SendBinary_EchoedWhole(int length)
     {
         await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
-        byte[] data = new byte[length];
-        new Random(length).NextBytes(data);
+        byte[] data = RandomBytes(length);
 
         await connection.SendBinaryAsync(data);
-        var echo = await connection.ReceiveAsync();
 
-        Assert.Equal(WibeSocketMessageType.Binary, echo.Type);
-        Assert.Equal(data, echo.Payload.ToArray());
+        AssertBinaryEcho(data, await connection.ReceiveAsync());
     }
 
     [Theory]
@@ -58,15 +55,11 @@ public class MessagingTests(TestApp app)
     public async Task Raw_SendBinary_EchoedWhole(int length)
     {
         await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
-        byte[] data = new byte[length];
-        new Random(length).NextBytes(data);
+        byte[] data = RandomBytes(length);
 
         await connection.SendBinaryAsync(data);
-        var echo = await connection.ReceiveAsync();
 
-        Assert.Equal(WibeSocketMessageType.Binary, echo.Type);
-        Assert.Equal(data, echo.Payload.ToArray());
-        Assert.Equal(1, echo.FrameCount);
+        AssertBinaryEcho(data, await connection.ReceiveAsync());
     }
 
     [Fact]
@@ -291,5 +284,19 @@ public class MessagingTests(TestApp app)
         var frame = await connection.ReceiveFrameAsync();
 
         Assert.Equal(Encoding.UTF8.GetBytes("żółw 🐢"), frame.Payload.ToArray());
+    }
+
+    private static byte[] RandomBytes(int length)
+    {
+        byte[] data = new byte[length];
+        new Random(length).NextBytes(data);
+        return data;
+    }
+
+    private static void AssertBinaryEcho(byte[] sent, WibeSocketTestMessage echo)
+    {
+        Assert.Equal(WibeSocketMessageType.Binary, echo.Type);
+        Assert.Equal(sent, echo.Payload.ToArray());
+        Assert.Equal(1, echo.FrameCount);
     }
 }

@@ -47,82 +47,14 @@ internal static class MiniWebSocketServer
     }
 
     /// <summary>Echoes every data message as one frame, answers pings, echoes the close code, fails on a protocol error.</summary>
-    public static async Task EchoAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        var input = PipeReader.Create(stream);
-        var output = PipeWriter.Create(stream);
-        var reader = new WebSocketFrameReader(WebSocketRole.Server, new FrameReaderOptions());
-        var message = new ArrayBufferWriter<byte>();
-        var opcode = WebSocketOpcode.Text;
-        while (true)
-        {
-            var result = await input.ReadAsync(cancellationToken);
-            var buffer = result.Buffer;
-            while (true)
-            {
-                var status = reader.Read(ref buffer, out var segment, out var error);
-                if (status == FrameReadStatus.NeedMoreData)
-                {
-                    break;
-                }
-
-                if (status == FrameReadStatus.Error)
-                {
-                    WebSocketFrameWriter.WriteClose(output, WebSocketRole.Server, error.CloseStatus, error.Reason);
-                    await output.FlushAsync(cancellationToken);
-                    return;
-                }
-
-                if (status == FrameReadStatus.ControlFrame)
-                {
-                    if (segment.Opcode == WebSocketOpcode.Ping)
-                    {
-                        WebSocketFrameWriter.WriteFrame(output, WebSocketOpcode.Pong, fin: true, rsv1: false, segment.Payload, maskKey: null);
-                        await output.FlushAsync(cancellationToken);
-                    }
-                    else if (segment.Opcode == WebSocketOpcode.Close)
-                    {
-                        var (code, reason) = ClosePayload.Parse(segment.Payload);
-                        WebSocketFrameWriter.WriteClose(output, WebSocketRole.Server, code == WebSocketCloseStatus.NoStatusReceived ? null : code, reason);
-                        await output.FlushAsync(cancellationToken);
-                        return;
-                    }
-
-                    continue;
-                }
-
-                if (segment.IsMessageStart)
-                {
-                    message.ResetWrittenCount();
-                    opcode = segment.Opcode;
-                }
-
-                foreach (var memory in segment.Payload)
-                {
-                    message.Write(memory.Span);
-                }
-
-                if (segment.IsMessageEnd)
-                {
-                    WebSocketFrameWriter.WriteFrame(output, WebSocketRole.Server, opcode, fin: true, rsv1: false, message.WrittenSpan);
-                    await output.FlushAsync(cancellationToken);
-                }
-            }
-
-            input.AdvanceTo(buffer.Start, result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                return;
-            }
-        }
-    }
+    public static Task EchoAsync(Stream stream, CancellationToken cancellationToken) => EchoAsync(stream, deflate: null, cancellationToken);
 
     /// <summary>
     /// Echoes every data message as one frame, compressed when it arrived compressed (so a compressed echo proves both
     /// directions), with the negotiated permessage-deflate <paramref name="deflate"/>; answers pings, echoes the close
     /// code, fails on a protocol error.
     /// </summary>
-    public static async Task EchoDeflateAsync(Stream stream, PerMessageDeflateParameters? deflate, CancellationToken cancellationToken)
+    public static async Task EchoAsync(Stream stream, PerMessageDeflateParameters? deflate, CancellationToken cancellationToken)
     {
         var input = PipeReader.Create(stream);
         var output = PipeWriter.Create(stream);

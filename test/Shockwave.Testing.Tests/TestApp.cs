@@ -254,7 +254,7 @@ public sealed class TestApp : IAsyncLifetime
             await using var stream = await MiniWebSocketServer.AcceptAsync(context, extensions: answer ?? negotiation.ResponseHeaderValue);
             if (stream is not null)
             {
-                await MiniWebSocketServer.EchoDeflateAsync(stream, negotiation.IsAccepted ? negotiation.Parameters : null, context.RequestAborted);
+                await MiniWebSocketServer.EchoAsync(stream, negotiation.IsAccepted ? negotiation.Parameters : null, context.RequestAborted);
             }
         });
 

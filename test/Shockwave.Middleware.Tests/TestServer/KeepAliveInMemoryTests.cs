@@ -12,15 +12,7 @@ public sealed class KeepAliveInMemoryTests
     public async Task SilentPeer_GetsPing_ThenIsAbortedWithoutPong()
     {
         var clock = new ManualTimeProvider();
-        await using var app = await TestServerApp.StartAsync(e => e.MapWibeSocket("/ws", Handlers.EchoAsync), new TestAppOptions
-        {
-            TimeProvider = clock,
-            WibeSocket = o =>
-            {
-                o.KeepAliveInterval = TimeSpan.FromSeconds(10);
-                o.KeepAliveTimeout = TimeSpan.FromSeconds(5);
-            },
-        });
+        await using var app = await StartAsync(clock);
         var client = app.CreateClient();
         client.AutoPong = false;
         await using var connection = await client.ConnectRawAsync("/ws");
@@ -43,15 +35,7 @@ public sealed class KeepAliveInMemoryTests
     public async Task QuietClient_AnswersPingsByItself_AndOutlivesThePongTimeout()
     {
         var clock = new ManualTimeProvider();
-        await using var app = await TestServerApp.StartAsync(e => e.MapWibeSocket("/ws", Handlers.EchoAsync), new TestAppOptions
-        {
-            TimeProvider = clock,
-            WibeSocket = o =>
-            {
-                o.KeepAliveInterval = TimeSpan.FromSeconds(10);
-                o.KeepAliveTimeout = TimeSpan.FromSeconds(5);
-            },
-        });
+        await using var app = await StartAsync(clock);
         await using var connection = await app.CreateClient().ConnectAsync("/ws");
         await connection.SendTextAsync("sync");
         Assert.Equal("sync", (await connection.ReceiveAsync()).Text);
@@ -69,4 +53,16 @@ public sealed class KeepAliveInMemoryTests
         Assert.Equal("still open", (await connection.ReceiveAsync()).Text);
         Assert.Equal(WebSocketCloseStatus.NormalClosure, (await connection.CloseAsync()).CloseStatus);
     }
+
+    // Pings after 10 s of silence, and gives up 5 s after a ping that nothing followed.
+    private static Task<TestServerApp> StartAsync(ManualTimeProvider clock) =>
+        TestServerApp.StartAsync(e => e.MapWibeSocket("/ws", Handlers.EchoAsync), new TestAppOptions
+        {
+            TimeProvider = clock,
+            WibeSocket = o =>
+            {
+                o.KeepAliveInterval = TimeSpan.FromSeconds(10);
+                o.KeepAliveTimeout = TimeSpan.FromSeconds(5);
+            },
+        });
 }
