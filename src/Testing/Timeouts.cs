@@ -39,7 +39,7 @@ internal static class Timeouts
 
             if (connectionAborted.IsCancellationRequested)
             {
-                throw new ObjectDisposedException(nameof(WibeSocketTestConnection), $"{name} ended because the connection was disposed.");
+                throw new ObjectDisposedException(nameof(WibeSocketTestConnectionBase), $"{name} ended because the connection was disposed.");
             }
 
             throw new TimeoutException(string.Create(CultureInfo.InvariantCulture, $"{name} did not complete within {timeout.TotalSeconds:0.###} s."), ex);

@@ -51,8 +51,10 @@ public sealed class WibeSocketTestClient
 
     /// <summary>
     /// The <c>Sec-WebSocket-Extensions</c> offer, sent as is, for example <c>permessage-deflate; client_max_window_bits</c>.
-    /// The default is null: no offer. The client does not inflate: with permessage-deflate accepted, compressed messages
-    /// arrive with <see cref="WibeSocketTestMessage.IsCompressed"/> set and their deflate bytes as the payload.
+    /// The default is null: no offer. With permessage-deflate accepted, a <see cref="WibeSocketTestConnection"/>
+    /// compresses and inflates with the parameters of the 101 (RFC 7692); a <see cref="WibeSocketRawTestConnection"/>
+    /// does not inflate: compressed messages arrive with <see cref="WibeSocketTestMessage.IsCompressed"/> set and their
+    /// deflate bytes as the payload.
     /// </summary>
     public string? Extensions { get; set; }
 
@@ -65,7 +67,8 @@ public sealed class WibeSocketTestClient
     /// <summary>
     /// The longest the handshake, and each operation of a connection, may take before it fails with a
     /// <see cref="TimeoutException"/>, so a hung app fails the test instead of hanging it. The default is 10 seconds;
-    /// <see cref="Timeout.InfiniteTimeSpan"/> disables it. It is not applied while a debugger is attached.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> disables it. It is not applied while a debugger is attached. A
+    /// <see cref="WibeSocketTestConnection"/> also waits this long for the server's close (at most an hour).
     /// </summary>
     public TimeSpan Timeout
     {
@@ -78,13 +81,15 @@ public sealed class WibeSocketTestClient
     }
 
     /// <summary>
-    /// Whether <see cref="WibeSocketTestConnection.ReceiveAsync"/> answers each ping with a pong carrying its payload
-    /// (RFC 6455 section 5.5.2) before returning the ping. The default is true; set false to test a pong timeout.
+    /// Whether <see cref="WibeSocketRawTestConnection.ReceiveAsync"/> answers each ping with a pong carrying its payload
+    /// (RFC 6455 section 5.5.2) before returning the ping. The default is true; set false to test a pong timeout. A
+    /// <see cref="WibeSocketTestConnection"/> always answers pings, as they arrive.
     /// </summary>
     public bool AutoPong { get; set; } = true;
 
     /// <summary>
-    /// The largest frame or message the client accepts from the server; a larger one fails the receive with a
+    /// The largest frame or message the client accepts from the server: a larger one fails a
+    /// <see cref="WibeSocketTestConnection"/> with 1009, and a raw connection's receive with a
     /// <c>WebSocketProtocolException</c>. The default is 64 MiB, the server's default message limit.
     /// </summary>
     public int MaxMessageSize
@@ -100,7 +105,8 @@ public sealed class WibeSocketTestClient
     /// <summary>
     /// How many unread bytes each direction of the in-memory connection holds before the writer waits for the reader,
     /// like a socket's buffers: a server that stops reading back-pressures the client's sends and the other way round.
-    /// The default is 1 MiB.
+    /// A <see cref="WibeSocketTestConnection"/> also reads this far ahead of a test that does not receive. The default
+    /// is 1 MiB.
     /// </summary>
     public int TransportBufferSize
     {
@@ -112,7 +118,10 @@ public sealed class WibeSocketTestClient
         }
     }
 
-    /// <summary>Connects to <paramref name="path"/> (relative to the server's base address, or an absolute <c>ws:</c>/<c>http:</c> URI).</summary>
+    /// <summary>
+    /// Connects to <paramref name="path"/> (relative to the server's base address, or an absolute <c>ws:</c>/<c>http:</c>
+    /// URI) and returns a connection that behaves like a production client, on Shockwave's connection runtime.
+    /// </summary>
     /// <exception cref="WibeSocketHandshakeException">The app refused the handshake, or its 101 failed the client's checks.</exception>
     /// <exception cref="TimeoutException">The app did not answer within <see cref="Timeout"/>.</exception>
     public Task<WibeSocketTestConnection> ConnectAsync(string path, CancellationToken cancellationToken = default) =>
@@ -128,8 +137,24 @@ public sealed class WibeSocketTestClient
     }
 
     /// <summary>
+    /// Connects to <paramref name="path"/> and returns a frame-level connection: broken frames on purpose, raw frames,
+    /// pings, pongs and closes as they arrive, no rule applied unless asked (see <see cref="WibeSocketRawTestConnection"/>).
+    /// </summary>
+    /// <exception cref="WibeSocketHandshakeException">The app refused the handshake, or its 101 failed the client's checks.</exception>
+    /// <exception cref="TimeoutException">The app did not answer within <see cref="Timeout"/>.</exception>
+    public Task<WibeSocketRawTestConnection> ConnectRawAsync(string path, CancellationToken cancellationToken = default) =>
+        ConnectRawAsync(ResolvePath(path), cancellationToken);
+
+    /// <inheritdoc cref="ConnectRawAsync(string, CancellationToken)"/>
+    public async Task<WibeSocketRawTestConnection> ConnectRawAsync(Uri uri, CancellationToken cancellationToken = default)
+    {
+        var (refused, upgraded) = await UpgradeAsync(uri, cancellationToken).ConfigureAwait(false);
+        return upgraded is null ? throw new WibeSocketHandshakeException(refused!) : new WibeSocketRawTestConnection(upgraded.Connection);
+    }
+
+    /// <summary>
     /// Performs the handshake and returns the app's answer without throwing for a refusal: the status, headers and
-    /// body of any response, and the connection after a valid 101.
+    /// body of any response, and the (runtime-backed) connection after a valid 101.
     /// </summary>
     /// <exception cref="TimeoutException">The app did not answer within <see cref="Timeout"/>.</exception>
     /// <remarks>An exception the app threw before answering propagates as thrown, as from <see cref="TestServer.SendAsync"/>.</remarks>
@@ -138,6 +163,19 @@ public sealed class WibeSocketTestClient
 
     /// <inheritdoc cref="TryConnectAsync(string, CancellationToken)"/>
     public async Task<WibeSocketHandshakeResult> TryConnectAsync(Uri uri, CancellationToken cancellationToken = default)
+    {
+        var (refused, upgraded) = await UpgradeAsync(uri, cancellationToken).ConfigureAwait(false);
+        if (upgraded is null)
+        {
+            return refused!;
+        }
+
+        var connection = new WibeSocketTestConnection(upgraded.Connection);
+        return new WibeSocketHandshakeResult(StatusCodes.Status101SwitchingProtocols, upgraded.ReasonPhrase, upgraded.Connection.ResponseHeaders, [], connection, failureReason: null);
+    }
+
+    // The opening handshake both kinds of connection share: the app's refusal, or the connection after a valid 101.
+    private async Task<(WibeSocketHandshakeResult? Refused, Upgrade? Upgraded)> UpgradeAsync(Uri uri, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(uri);
         if (!uri.IsAbsoluteUri)
@@ -152,7 +190,7 @@ public sealed class WibeSocketTestClient
         var clientToServer = new Pipe(pipeOptions);
         var serverToClient = new Pipe(pipeOptions);
         var serverStream = new DuplexPipeStream(clientToServer.Reader, serverToClient.Writer);
-        var settings = new ConnectionSettings(Timeout, AutoPong, MaxMessageSize);
+        var settings = new ConnectionSettings(Timeout, AutoPong, MaxMessageSize, TransportBufferSize);
 
         // Cancelling this token is the client going away: TestHost turns it into HttpContext.RequestAborted.
         var requestAborted = new CancellationTokenSource();
@@ -184,7 +222,7 @@ public sealed class WibeSocketTestClient
         var response = responseContext.Response;
         int status = response.StatusCode;
         string? reasonPhrase = responseContext.Features.Get<IHttpResponseFeature>()?.ReasonPhrase;
-        IHeaderDictionary headers = new HeaderDictionary();
+        var headers = new HeaderDictionary();
         foreach (var header in response.Headers)
         {
             headers[header.Key] = header.Value;
@@ -195,7 +233,7 @@ public sealed class WibeSocketTestClient
             try
             {
                 byte[] body = await Timeouts.RunAsync(token => ReadToEndAsync(response.Body).WaitAsync(token), "Reading the refused handshake's response body", Timeout, cancellationToken).ConfigureAwait(false);
-                return new WibeSocketHandshakeResult(status, reasonPhrase, headers, body, connection: null, $"The server answered {status} instead of 101 Switching Protocols.");
+                return (new WibeSocketHandshakeResult(status, reasonPhrase, headers, body, connection: null, $"The server answered {status} instead of 101 Switching Protocols."), null);
             }
             finally
             {
@@ -205,8 +243,9 @@ public sealed class WibeSocketTestClient
             }
         }
 
+        PerMessageDeflateParameters? deflate = null;
         string? failure = upgradeFeature is { IsUpgraded: true }
-            ? CheckServerHandshake(headers, sent!)
+            ? CheckServerHandshake(headers, sent!, out deflate)
             : "The app answered 101 without calling IHttpUpgradeFeature.UpgradeAsync, so there is no connection.";
         if (failure is not null)
         {
@@ -215,22 +254,19 @@ public sealed class WibeSocketTestClient
             await response.Body.DisposeAsync().ConfigureAwait(false);
             requestAborted.Dispose();
             CompleteClientEnds(clientToServer, serverToClient);
-            return new WibeSocketHandshakeResult(status, reasonPhrase, headers, [], connection: null, failure);
+            return (new WibeSocketHandshakeResult(status, reasonPhrase, headers, [], connection: null, failure), null);
         }
 
-        // RFC 7692 section 6: RSV1 means "compressed" only once permessage-deflate was accepted.
-        bool compressed = WebSocketExtensionParser.TryParse((IReadOnlyList<string?>)headers.SecWebSocketExtensions, out var extensions)
-            && extensions.Any(extension => string.Equals(extension.Name, "permessage-deflate", StringComparison.OrdinalIgnoreCase));
-        var connection = new WibeSocketTestConnection(
-            clientToServer.Writer,
+        var connection = new UpgradedConnection(
             serverToClient.Reader,
+            clientToServer.Writer,
             serverStream,
             response.Body,
             requestAborted,
             headers,
             settings,
-            compressed);
-        return new WibeSocketHandshakeResult(status, reasonPhrase, headers, [], connection, failureReason: null);
+            deflate);
+        return (null, new Upgrade(connection, reasonPhrase));
     }
 
     private HandshakeRequest PrepareRequest(HttpContext context, Uri uri, InMemoryUpgradeFeature upgradeFeature)
@@ -304,9 +340,11 @@ public sealed class WibeSocketTestClient
             headers.SecWebSocketExtensions);
     }
 
-    // RFC 6455 section 4.1, the client's checks of the server's handshake (points 1 to 6 after "the client MUST").
-    private static string? CheckServerHandshake(IHeaderDictionary headers, HandshakeRequest sent)
+    // RFC 6455 section 4.1, the client's checks of the server's handshake (points 1 to 6 after "the client MUST"), and
+    // the permessage-deflate parameters the server agreed to (RFC 7692 section 7.1).
+    private static string? CheckServerHandshake(IHeaderDictionary headers, HandshakeRequest sent, out PerMessageDeflateParameters? deflate)
     {
+        deflate = null;
         if (headers.Upgrade is not [var upgrade] || !Ascii.EqualsIgnoreCase(HeaderTokens.TrimOws(upgrade), "websocket"))
         {
             return $"The 101 response's Upgrade header is '{headers.Upgrade}', not 'websocket'.";
@@ -334,6 +372,21 @@ public sealed class WibeSocketTestClient
             if (!offered.Any(offer => string.Equals(offer.Name, extension.Name, StringComparison.OrdinalIgnoreCase)))
             {
                 return $"The 101 response accepts the extension '{extension.Name}', which the client did not offer.";
+            }
+
+            if (string.Equals(extension.Name, PerMessageDeflateNegotiator.ExtensionName, StringComparison.OrdinalIgnoreCase))
+            {
+                if (deflate is not null)
+                {
+                    return "The 101 response accepts permessage-deflate more than once.";
+                }
+
+                if (DeflateResponse.TryRead(extension, offered, out var parameters) is { } invalid)
+                {
+                    return invalid;
+                }
+
+                deflate = parameters;
             }
         }
 
@@ -414,7 +467,9 @@ public sealed class WibeSocketTestClient
         task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private sealed record HandshakeRequest(string Key, StringValues SubProtocols, StringValues Extensions);
+
+    private sealed record Upgrade(UpgradedConnection Connection, string? ReasonPhrase);
 }
 
 /// <summary>The client's settings a connection keeps, fixed when it is opened.</summary>
-internal readonly record struct ConnectionSettings(TimeSpan Timeout, bool AutoPong, int MaxMessageSize);
+internal readonly record struct ConnectionSettings(TimeSpan Timeout, bool AutoPong, int MaxMessageSize, int TransportBufferSize);

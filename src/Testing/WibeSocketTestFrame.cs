@@ -3,13 +3,21 @@ using Shockwave.Protocol;
 namespace Shockwave.Testing;
 
 /// <summary>
-/// One frame exactly as the server sent it, from <see cref="WibeSocketTestConnection.ReceiveFrameAsync"/>: the decoded
+/// One frame exactly as the server sent it, from <see cref="WibeSocketRawTestConnection.ReceiveFrameAsync"/>: the decoded
 /// header and the payload, with no protocol rule applied, so tests can inspect what the server put on the wire.
 /// </summary>
 public sealed class WibeSocketTestFrame
 {
     private readonly byte[] _payload;
     private readonly byte[] _wire;
+
+    /// <summary>Decodes any header a server might write, however invalid, so that it can be shown or skipped.</summary>
+    internal static readonly FrameReaderOptions AnyHeader = new()
+    {
+        MaxFramePayloadLength = long.MaxValue,
+        MaxMessageSize = long.MaxValue,
+        AllowCompressedMessages = true,
+    };
 
     internal WibeSocketTestFrame(FrameHeader header, byte[] payload, byte[] wire)
     {

@@ -12,8 +12,8 @@ using Xunit.Abstractions;
 namespace Shockwave.Conformance.Tests;
 
 /// <summary>
-/// Segmentation in-process (issue "Beyond Autobahn"): seeded frame streams go to samples/Echo through the test client's
-/// duplex pipe split at every offset k (bytes [0,k), then [k,n)), and what comes back (echoes, pongs, the close code)
+/// Segmentation in-process (issue "Beyond Autobahn"): seeded frame streams go to samples/Echo through the raw test
+/// connection's duplex pipe split at every offset k (bytes [0,k), then [k,n)), and what comes back (echoes, pongs, the close code)
 /// must be the same as when the stream is sent whole, and what <see cref="EchoModel"/> says.
 /// </summary>
 /// <remarks>
@@ -148,7 +148,7 @@ public sealed class InProcessSegmentationTests(ITestOutputHelper output)
     private static async Task<string> RunAsync(WibeSocketTestClient client, byte[] stream, int bodyLength, int k)
     {
         var expected = EchoModel.Run(stream.AsSpan(0, bodyLength));
-        await using var connection = await client.ConnectAsync("/echo").WaitAsync(Bound);
+        await using var connection = await client.ConnectRawAsync("/echo").WaitAsync(Bound);
         var messages = new List<(string, byte[])>();
         var pongs = new List<byte[]>();
         var body = stream.AsMemory(0, bodyLength);
@@ -195,7 +195,7 @@ public sealed class InProcessSegmentationTests(ITestOutputHelper output)
     }
 
     /// <summary>Receives one message; false once the close frame (or the end of the stream) came instead.</summary>
-    private static async Task<bool> ReceiveOneAsync(WibeSocketTestConnection connection, List<(string, byte[])> messages, List<byte[]> pongs)
+    private static async Task<bool> ReceiveOneAsync(WibeSocketRawTestConnection connection, List<(string, byte[])> messages, List<byte[]> pongs)
     {
         WibeSocketTestMessage message;
         try

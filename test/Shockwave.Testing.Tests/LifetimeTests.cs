@@ -8,7 +8,7 @@ public class LifetimeTests(TestApp app)
     [Fact]
     public async Task WaitForServerToFinish_SurfacesTheExceptionTheAppThrewAfterThe101()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/throw-after-upgrade");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/throw-after-upgrade");
 
         Assert.Equal("about to fail", (await connection.ReceiveAsync()).Text);
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => connection.WaitForServerToFinishAsync());
@@ -106,5 +106,34 @@ public class LifetimeTests(TestApp app)
         await connection.DisposeAsync();
 
         await Assert.ThrowsAsync<ObjectDisposedException>(() => pending);
+    }
+
+    [Fact]
+    public async Task Raw_Receive_CancelledMidFrame_ResumesWhereItStopped()
+    {
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/server-frames?kind=slow");
+
+        // The frame reader has consumed the header and part of the payload; the rest comes after the client's frame.
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connection.ReceiveAsync(cts.Token));
+        }
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => connection.ReceiveFrameAsync());
+        await connection.SendTextAsync("more");
+        Assert.Equal("halves", (await connection.ReceiveAsync()).Text);
+    }
+
+    [Fact]
+    public async Task Raw_Dispose_EndsAPendingReceiveAndTheAppsReads()
+    {
+        string id = Guid.NewGuid().ToString();
+        var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync($"/wait-abort?id={id}");
+        var pending = connection.ReceiveAsync();
+
+        await connection.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => pending);
+        Assert.Equal("aborted, read 0", await app.Signal(id).Task.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 }

@@ -43,20 +43,29 @@ public class MessagingTests(TestApp app)
     public async Task SendBinary_EchoedWhole(int length)
     {
         await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
-        byte[] data = new byte[length];
-        new Random(length).NextBytes(data);
+        byte[] data = RandomBytes(length);
 
         await connection.SendBinaryAsync(data);
-        var echo = await connection.ReceiveAsync();
 
-        Assert.Equal(WibeSocketMessageType.Binary, echo.Type);
-        Assert.Equal(data, echo.Payload.ToArray());
+        AssertBinaryEcho(data, await connection.ReceiveAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public async Task Raw_SendBinary_EchoedWhole(int length)
+    {
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
+        byte[] data = RandomBytes(length);
+
+        await connection.SendBinaryAsync(data);
+
+        AssertBinaryEcho(data, await connection.ReceiveAsync());
     }
 
     [Fact]
     public async Task SendFrame_FragmentsJoinedByTheServer()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
 
         await connection.SendFrameAsync(WebSocketOpcode.Text, fin: false, "hel"u8.ToArray());
         await connection.PingAsync("mid"u8.ToArray());
@@ -71,7 +80,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task SendFrame_IsMaskedOnTheWire()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
 
         // An unmasked frame is a protocol error for the server (RFC 6455 section 5.1), so a masked one must have been sent
         // for the echo to come back.
@@ -88,7 +97,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task SendRaw_FrameSplitIntoSingleBytes_IsReassembledByTheServer()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
         var frame = new ArrayBufferWriter<byte>();
         WebSocketFrameWriter.WriteFrame(frame, WebSocketRole.Client, WebSocketOpcode.Binary, fin: true, rsv1: false, new byte[300]);
 
@@ -104,7 +113,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task SendFrame_ReservedOpcode_ServerFailsTheConnection()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
 
         await connection.SendFrameAsync((WebSocketOpcode)0x3, fin: true, "x"u8.ToArray());
 
@@ -116,7 +125,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task ReceiveFrame_ExposesHeaderFields()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
 
         await connection.SendTextAsync("frame");
         var frame = await connection.ReceiveFrameAsync();
@@ -132,7 +141,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task Receive_FragmentedServerMessage_JoinedWithControlFrameDeliveredBetween()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/server-frames?kind=fragmented");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/server-frames?kind=fragmented");
 
         var ping = await connection.ReceiveAsync();
         Assert.Equal(WibeSocketMessageType.Ping, ping.Type);
@@ -146,7 +155,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task Receive_Ping_AnsweredWithPongCarryingItsPayload()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/server-frames?kind=ping");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/server-frames?kind=ping");
 
         Assert.Equal(WibeSocketMessageType.Ping, (await connection.ReceiveAsync()).Type);
         Assert.Equal("Pong:heartbeat", (await connection.ReceiveAsync()).Text);
@@ -157,7 +166,7 @@ public class MessagingTests(TestApp app)
     {
         var client = app.Server.CreateWibeSocketClient();
         client.AutoPong = false;
-        await using var connection = await client.ConnectAsync("/server-frames?kind=ping");
+        await using var connection = await client.ConnectRawAsync("/server-frames?kind=ping");
 
         Assert.Equal(WibeSocketMessageType.Ping, (await connection.ReceiveAsync()).Type);
         await connection.SendTextAsync("not a pong");
@@ -167,13 +176,13 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task Receive_MaskedServerFrame_ThrowsProtocolErrorButReceiveFrameShowsIt()
     {
-        await using (var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/server-frames?kind=masked"))
+        await using (var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/server-frames?kind=masked"))
         {
             var ex = await Assert.ThrowsAsync<WebSocketProtocolException>(() => connection.ReceiveAsync());
             Assert.Equal(nameof(Errors.MaskedServerFrame), ex.Error.Name);
         }
 
-        await using (var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/server-frames?kind=masked"))
+        await using (var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/server-frames?kind=masked"))
         {
             var frame = await connection.ReceiveFrameAsync();
             Assert.True(frame.IsMasked);
@@ -184,7 +193,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task Receive_InvalidUtf8FromServer_ThrowsProtocolError()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/server-frames?kind=bad-utf8");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/server-frames?kind=bad-utf8");
 
         var ex = await Assert.ThrowsAsync<WebSocketProtocolException>(() => connection.ReceiveAsync());
         Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, ex.Error.CloseStatus);
@@ -195,7 +204,7 @@ public class MessagingTests(TestApp app)
     {
         var client = app.Server.CreateWibeSocketClient();
         client.Extensions = "permessage-deflate; client_max_window_bits";
-        await using var connection = await client.ConnectAsync("/server-frames?kind=rsv1");
+        await using var connection = await client.ConnectRawAsync("/server-frames?kind=rsv1");
 
         Assert.Equal("permessage-deflate", connection.Extensions);
         var message = await connection.ReceiveAsync();
@@ -208,7 +217,7 @@ public class MessagingTests(TestApp app)
     {
         var client = app.Server.CreateWibeSocketClient();
         client.MaxMessageSize = 100;
-        await using var connection = await client.ConnectAsync("/echo");
+        await using var connection = await client.ConnectRawAsync("/echo");
 
         await connection.SendBinaryAsync(new byte[101]);
         var ex = await Assert.ThrowsAsync<WebSocketProtocolException>(() => connection.ReceiveAsync());
@@ -218,7 +227,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task Close_ServerEchoesCodeAndReason_ThenEndsTheConnection()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
 
         var close = await connection.CloseAsync(WebSocketCloseStatus.NormalClosure, "done");
 
@@ -234,7 +243,7 @@ public class MessagingTests(TestApp app)
     public async Task Close_AfterServerClosedFirst_RepliesAndReturnsTheServersClose()
     {
         string id = Guid.NewGuid().ToString();
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync($"/server-frames?kind=close-first&id={id}");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync($"/server-frames?kind=close-first&id={id}");
 
         var received = await connection.ReceiveAsync();
         Assert.Equal((WebSocketCloseStatus)4000, received.CloseStatus);
@@ -248,7 +257,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task SendClose_InvalidCode_Throws()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
 
         Assert.Throws<ArgumentOutOfRangeException>(() => { _ = connection.SendCloseAsync(WebSocketCloseStatus.NoStatusReceived); });
     }
@@ -256,7 +265,7 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task CompleteOutput_ServerSeesEndOfStream()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
 
         connection.CompleteOutput();
 
@@ -269,11 +278,25 @@ public class MessagingTests(TestApp app)
     [Fact]
     public async Task Messages_AreEncodedAsUtf8()
     {
-        await using var connection = await app.Server.CreateWibeSocketClient().ConnectAsync("/echo");
+        await using var connection = await app.Server.CreateWibeSocketClient().ConnectRawAsync("/echo");
 
         await connection.SendTextAsync("żółw 🐢");
         var frame = await connection.ReceiveFrameAsync();
 
         Assert.Equal(Encoding.UTF8.GetBytes("żółw 🐢"), frame.Payload.ToArray());
+    }
+
+    private static byte[] RandomBytes(int length)
+    {
+        byte[] data = new byte[length];
+        new Random(length).NextBytes(data);
+        return data;
+    }
+
+    private static void AssertBinaryEcho(byte[] sent, WibeSocketTestMessage echo)
+    {
+        Assert.Equal(WibeSocketMessageType.Binary, echo.Type);
+        Assert.Equal(sent, echo.Payload.ToArray());
+        Assert.Equal(1, echo.FrameCount);
     }
 }

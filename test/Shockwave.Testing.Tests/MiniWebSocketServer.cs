@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Shockwave.Protocol;
+using Shockwave.Protocol.Compression;
 using Shockwave.Protocol.Handshake;
 
 namespace Shockwave.Testing.Tests;
@@ -46,13 +47,26 @@ internal static class MiniWebSocketServer
     }
 
     /// <summary>Echoes every data message as one frame, answers pings, echoes the close code, fails on a protocol error.</summary>
-    public static async Task EchoAsync(Stream stream, CancellationToken cancellationToken)
+    public static Task EchoAsync(Stream stream, CancellationToken cancellationToken) => EchoAsync(stream, deflate: null, cancellationToken);
+
+    /// <summary>
+    /// Echoes every data message as one frame, compressed when it arrived compressed (so a compressed echo proves both
+    /// directions), with the negotiated permessage-deflate <paramref name="deflate"/>; answers pings, echoes the close
+    /// code, fails on a protocol error.
+    /// </summary>
+    public static async Task EchoAsync(Stream stream, PerMessageDeflateParameters? deflate, CancellationToken cancellationToken)
     {
         var input = PipeReader.Create(stream);
         var output = PipeWriter.Create(stream);
-        var reader = new WebSocketFrameReader(WebSocketRole.Server, new FrameReaderOptions());
-        var message = new ArrayBufferWriter<byte>();
+        var reader = new WebSocketFrameReader(WebSocketRole.Server, new FrameReaderOptions { AllowCompressedMessages = deflate is not null });
+        var options = new PerMessageDeflateOptions { Enabled = true };
+        using var assembler = new MessageAssembler(
+            FrameReaderOptions.DefaultMaxMessageSize,
+            deflate is { } inflate ? new PerMessageDeflateDecompressor(inflate, options, FrameReaderOptions.DefaultMaxMessageSize) : null);
+        using var compressor = deflate is { } parameters ? new PerMessageDeflateCompressor(parameters, options) : null;
+        var compressed = new ArrayBufferWriter<byte>();
         var opcode = WebSocketOpcode.Text;
+        bool messageCompressed = false;
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken);
@@ -63,13 +77,6 @@ internal static class MiniWebSocketServer
                 if (status == FrameReadStatus.NeedMoreData)
                 {
                     break;
-                }
-
-                if (status == FrameReadStatus.Error)
-                {
-                    WebSocketFrameWriter.WriteClose(output, WebSocketRole.Server, error.CloseStatus, error.Reason);
-                    await output.FlushAsync(cancellationToken);
-                    return;
                 }
 
                 if (status == FrameReadStatus.ControlFrame)
@@ -90,22 +97,40 @@ internal static class MiniWebSocketServer
                     continue;
                 }
 
-                if (segment.IsMessageStart)
+                if (status == FrameReadStatus.MessagePayload)
                 {
-                    message.ResetWrittenCount();
-                    opcode = segment.Opcode;
+                    if (segment.IsMessageStart)
+                    {
+                        opcode = segment.Opcode;
+                        messageCompressed = segment.IsCompressed;
+                    }
+
+                    var assembly = assembler.Append(segment, out error);
+                    if (assembly == MessageAssemblyStatus.NeedMoreData)
+                    {
+                        continue;
+                    }
+
+                    if (assembly == MessageAssemblyStatus.MessageComplete)
+                    {
+                        using var message = assembler.TakeMessage();
+                        var payload = message.WrittenSpan;
+                        if (messageCompressed)
+                        {
+                            compressed.ResetWrittenCount();
+                            compressor!.Compress(payload, compressed);
+                            payload = compressed.WrittenSpan;
+                        }
+
+                        WebSocketFrameWriter.WriteFrame(output, WebSocketRole.Server, opcode, fin: true, rsv1: messageCompressed, payload);
+                        await output.FlushAsync(cancellationToken);
+                        continue;
+                    }
                 }
 
-                foreach (var memory in segment.Payload)
-                {
-                    message.Write(memory.Span);
-                }
-
-                if (segment.IsMessageEnd)
-                {
-                    WebSocketFrameWriter.WriteFrame(output, WebSocketRole.Server, opcode, fin: true, rsv1: false, message.WrittenSpan);
-                    await output.FlushAsync(cancellationToken);
-                }
+                WebSocketFrameWriter.WriteClose(output, WebSocketRole.Server, error.CloseStatus, error.Reason);
+                await output.FlushAsync(cancellationToken);
+                return;
             }
 
             input.AdvanceTo(buffer.Start, result.Buffer.End);

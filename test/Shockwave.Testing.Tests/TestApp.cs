@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Shockwave.Protocol;
+using Shockwave.Protocol.Compression;
 
 namespace Shockwave.Testing.Tests;
 
@@ -203,6 +204,16 @@ public sealed class TestApp : IAsyncLifetime
                     string answer = pong is { } p ? $"{p.Opcode}:{Encoding.UTF8.GetString(p.Payload)}" : "eof";
                     await MiniWebSocketServer.WriteFrameAsync(stream!, WebSocketOpcode.Text, Encoding.UTF8.GetBytes(answer));
                     break;
+                case "close-other":
+                    // Answers the client's close with another code, so a test can tell whose close it reports.
+                    while (await MiniWebSocketServer.ReadFrameAsync(input, context.RequestAborted) is { } clientFrame && clientFrame.Opcode != WebSocketOpcode.Close)
+                    {
+                    }
+
+                    byte[] other = new byte[125];
+                    int otherLength = ClosePayload.Write(other, (WebSocketCloseStatus)4002, "other");
+                    await MiniWebSocketServer.WriteFrameAsync(stream!, WebSocketOpcode.Close, other.AsMemory(0, otherLength));
+                    return;
                 case "close-first":
                     byte[] close = new byte[125];
                     int length = ClosePayload.Write(close, (WebSocketCloseStatus)4000, "bye");
@@ -221,9 +232,29 @@ public sealed class TestApp : IAsyncLifetime
                     break;
             }
 
-            // Then wait for the client to finish.
-            while (await MiniWebSocketServer.ReadFrameAsync(input, context.RequestAborted) is { } next && next.Opcode != WebSocketOpcode.Close)
+            // Then wait for the client to finish, and report how (with an id): its close code, or "eof".
+            (WebSocketOpcode Opcode, byte[] Payload)? last;
+            while ((last = await MiniWebSocketServer.ReadFrameAsync(input, context.RequestAborted)) is { } next && next.Opcode != WebSocketOpcode.Close)
             {
+            }
+
+            if (context.Request.Query["id"] is [{ } waitId])
+            {
+                string end = last is { } closeFrame ? $"Close:{(ushort)ClosePayload.Parse(new System.Buffers.ReadOnlySequence<byte>(closeFrame.Payload)).Status}" : "eof";
+                Signal(waitId).TrySetResult(end);
+            }
+        });
+
+        app.Map("/echo-deflate", async context =>
+        {
+            // permessage-deflate as the server negotiates it; "answer" replaces the 101's extensions to test the client's checks.
+            var negotiation = new PerMessageDeflateNegotiator(new PerMessageDeflateOptions { Enabled = true })
+                .Negotiate(context.Request.Headers.SecWebSocketExtensions.ToString());
+            string? answer = context.Request.Query["answer"];
+            await using var stream = await MiniWebSocketServer.AcceptAsync(context, extensions: answer ?? negotiation.ResponseHeaderValue);
+            if (stream is not null)
+            {
+                await MiniWebSocketServer.EchoAsync(stream, negotiation.IsAccepted ? negotiation.Parameters : null, context.RequestAborted);
             }
         });
 

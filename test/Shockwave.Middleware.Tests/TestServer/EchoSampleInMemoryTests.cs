@@ -103,7 +103,7 @@ public sealed class EchoSampleInMemoryTests(EchoSampleFactory factory) : IClassF
     [Fact]
     public async Task FragmentsWithPingBetween_PongThenWholeMessage()
     {
-        await using var connection = await factory.CreateClient().ConnectAsync("/echo");
+        await using var connection = await factory.CreateClient().ConnectRawAsync("/echo");
 
         await connection.SendFrameAsync(WebSocketOpcode.Binary, fin: false, new byte[] { 1, 2 });
         await connection.PingAsync("between"u8.ToArray());
@@ -121,7 +121,7 @@ public sealed class EchoSampleInMemoryTests(EchoSampleFactory factory) : IClassF
     [Fact]
     public async Task UnmaskedFrame_ClosesWith1002()
     {
-        await using var connection = await factory.CreateClient().ConnectAsync("/echo");
+        await using var connection = await factory.CreateClient().ConnectRawAsync("/echo");
         var unmasked = new ArrayBufferWriter<byte>();
         WebSocketFrameWriter.WriteFrame(unmasked, WebSocketOpcode.Text, fin: true, rsv1: false, "plain"u8, maskKey: null);
 
