@@ -62,7 +62,7 @@ public readonly struct WibeSocketMessage
 }
 
 /// <summary>Counts receives on one socket, so a message can tell whether its borrowed payload is still valid.</summary>
-internal sealed class ReceiveLease
+internal class ReceiveLease
 {
     private int _generation;
 

@@ -13,7 +13,11 @@ internal sealed class CloseHandshake
 {
     private readonly Lock _gate;
     private readonly TimeProvider _time;
-    private readonly TaskCompletionSource _peerCloseReceived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // The peer's close (or the end without it). A waiter is created only when CloseAsync waits: an idle connection
+    // carries no task for it.
+    private TaskCompletionSource? _peerCloseWaiter;
+    private bool _peerCloseDone;
 
     // Written under _gate; read without it on the send path (volatile: every read sees the latest write).
     private volatile WibeSocketState _state = WibeSocketState.Open;
@@ -54,7 +58,30 @@ internal sealed class CloseHandshake
     }
 
     /// <summary>Completes when the peer's close arrived, or the connection ended without it.</summary>
-    public Task PeerCloseReceived => _peerCloseReceived.Task;
+    public Task PeerCloseReceived
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _peerCloseDone
+                    ? Task.CompletedTask
+                    : (_peerCloseWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+        }
+    }
+
+    /// <summary>True once the peer's close arrived or the connection ended without it.</summary>
+    public bool IsPeerCloseDone
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _peerCloseDone;
+            }
+        }
+    }
 
     /// <summary>Sets the reason the connection ends with, unless a more specific one was recorded already.</summary>
     public void SetReasonIfUnset(string reason)
@@ -120,12 +147,12 @@ internal sealed class CloseHandshake
             }
         }
 
-        _peerCloseReceived.TrySetResult();
+        SignalPeerClose();
         return reply;
     }
 
     /// <summary>Ends the handshake without the peer's close (a failed connection that lingered, an abort).</summary>
-    public void StopWaitingForPeer() => _peerCloseReceived.TrySetResult();
+    public void StopWaitingForPeer() => SignalPeerClose();
 
     /// <summary>Both closes were exchanged: CloseSent or CloseReceived to Closed.</summary>
     public void MarkClosed()
@@ -157,7 +184,7 @@ internal sealed class CloseHandshake
             }
         }
 
-        _peerCloseReceived.TrySetResult();
+        SignalPeerClose();
         return true;
     }
 
@@ -168,9 +195,21 @@ internal sealed class CloseHandshake
         {
             if (_state is WibeSocketState.CloseSent or WibeSocketState.CloseReceived or WibeSocketState.Open)
             {
-                _state = _peerCloseReceived.Task.IsCompleted && _closeSentAt != 0 ? WibeSocketState.Closed : WibeSocketState.Aborted;
+                _state = _peerCloseDone && _closeSentAt != 0 ? WibeSocketState.Closed : WibeSocketState.Aborted;
             }
         }
+    }
+
+    private void SignalPeerClose()
+    {
+        TaskCompletionSource? waiter;
+        lock (_gate)
+        {
+            _peerCloseDone = true;
+            waiter = _peerCloseWaiter;
+        }
+
+        waiter?.TrySetResult();
     }
 
     /// <summary>

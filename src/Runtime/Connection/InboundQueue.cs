@@ -20,13 +20,13 @@ internal readonly record struct PendingMessage(WibeSocketMessageType Type, ReadO
 /// the read-ahead budget: past it, the loop waits for the receiver before reading on, so TCP back-pressure reaches
 /// the peer.
 /// </summary>
-internal sealed class InboundQueue
+// The queue is its own lease (the receive counter): one object fewer per connection.
+internal sealed class InboundQueue : ReceiveLease
 {
     private readonly Lock _gate;
     private readonly PipeReader _input;
     private readonly WibeSocketMetrics _metrics;
     private readonly long _maxReadAheadBytes;
-    private readonly ReceiveLease _lease = new();
 
     // Continuations run asynchronously: a handler busy with CPU work must never hold up the read loop (pings and closes).
     private readonly AsyncSignal _messageAvailable = new();
@@ -245,7 +245,7 @@ internal sealed class InboundQueue
                 _ownedPendingBytes -= next.Payload.Length;
             }
 
-            message = new WibeSocketMessage(next.Type, next.Payload, _lease, _lease.Generation);
+            message = new WibeSocketMessage(next.Type, next.Payload, this, Generation);
             _metrics.MessageReceived(next.Type);
             return true;
         }
@@ -267,7 +267,7 @@ internal sealed class InboundQueue
             return;
         }
 
-        _lease.Advance();
+        Advance();
         _current.Owned?.Dispose();
         _current = default;
         if (_loopWaitsForDrain)

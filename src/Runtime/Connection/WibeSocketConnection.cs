@@ -149,7 +149,7 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
         {
             await Close.PeerCloseReceived.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (Close.PeerCloseReceived.IsCompleted)
+        catch (OperationCanceledException) when (Close.IsPeerCloseDone)
         {
             // The handshake ended (or the connection was aborted) and ConnectionClosed fired at the same moment: a
             // handler passing that token must see CloseAsync complete, not a cancellation.
