@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Shockwave.Diagnostics;
 using Shockwave.Protocol;
 
 namespace Shockwave;
@@ -89,6 +91,8 @@ internal static class HubHandler<THub>
         {
             try
             {
+                using var activity = WibeSocketActivities.Source.StartActivity("WibeSocket hub connected", ActivityKind.Server);
+                activity?.SetTag("shockwave.hub", typeof(THub).Name);
                 await hub.OnConnectedAsync(cancellationToken).ConfigureAwait(false);
             }
             finally
@@ -104,6 +108,9 @@ internal static class HubHandler<THub>
                     break;
                 }
 
+                // Null (nothing allocated) unless a tracer listens to the "Shockwave" source.
+                using var activity = WibeSocketActivities.Source.StartActivity("WibeSocket hub message", ActivityKind.Server);
+                activity?.SetTag("shockwave.hub", typeof(THub).Name);
                 try
                 {
                     await hub.OnMessageAsync(message, cancellationToken).ConfigureAwait(false);

@@ -113,6 +113,7 @@ internal sealed class WibeSocketListener
             CompressionOptions = accepted.Options.Compression,
             CancelledReadMeansShutdown = true,
             Observer = accepted.Endpoint.Connections,
+            EndpointName = accepted.Endpoint.Pattern,
             InboundLimiter = WibeSocketEndpoint.CreateInboundLimiter(accepted.Options),
 
             // Kestrel completes both pipes when this delegate returns (it disposes the connection), after everything

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Authorization;
@@ -104,6 +105,22 @@ internal sealed class WibeSocketEndpoint
 
     /// <summary>Validates and negotiates, then answers: a rejection (null), or the switch to WebSocket (the setup).</summary>
     private async ValueTask<ConnectionSetup?> UpgradeAsync(HttpContext context)
+    {
+        // A child of the request's activity (Activity.Current), when anyone listens.
+        using var activity = WibeSocketActivities.Source.StartActivity("WibeSocket upgrade", ActivityKind.Server);
+        activity?.SetTag("shockwave.endpoint", Pattern);
+        var setup = await UpgradeCoreAsync(context).ConfigureAwait(false);
+        if (activity is not null)
+        {
+            activity.SetTag("http.response.status_code", context.Response.StatusCode);
+            activity.SetTag("websocket.subprotocol", setup?.SubProtocol);
+            activity.SetStatus(setup is null ? ActivityStatusCode.Error : ActivityStatusCode.Ok);
+        }
+
+        return setup;
+    }
+
+    private async ValueTask<ConnectionSetup?> UpgradeCoreAsync(HttpContext context)
     {
         var services = _services;
         var runtime = services.GetRequiredService<WibeSocketRuntime>();
@@ -263,6 +280,7 @@ internal sealed class WibeSocketEndpoint
             SubProtocol = decision.SubProtocol,
             HostContext = context,
             Observer = Connections,
+            EndpointName = Pattern,
             InboundLimiter = CreateInboundLimiter(options),
             AbortHost = AbortRequest,
             ResolveRemoteEndPoint = RemoteEndPointOf,

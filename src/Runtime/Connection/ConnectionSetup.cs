@@ -27,6 +27,9 @@ internal sealed class ConnectionSetup
     /// <summary>A short name of the transport path for logs: <c>kestrel-transport</c>, <c>upgrade-stream</c>, <c>raw-listener</c>, <c>client</c>.</summary>
     public required string TransportName { get; init; }
 
+    /// <summary>The endpoint's name for metric tags (its route pattern on the server); shared, never per connection.</summary>
+    public string EndpointName { get; init; } = "client";
+
     public ClaimsPrincipal User { get; init; } = new(new ClaimsIdentity());
 
     public string? SubProtocol { get; init; }

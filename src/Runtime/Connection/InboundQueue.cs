@@ -246,7 +246,7 @@ internal sealed class InboundQueue : ReceiveLease
             }
 
             message = new WibeSocketMessage(next.Type, next.Payload, this, Generation);
-            _metrics.MessageReceived(next.Type);
+            _metrics.MessageReceived(next.Type, next.Payload.Length);
             return true;
         }
 

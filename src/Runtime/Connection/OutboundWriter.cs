@@ -246,22 +246,22 @@ internal sealed partial class OutboundWriter : IThreadPoolWorkItem
         {
             ReleaseFrameLock();
             ReleaseMessageLock();
-            _metrics.MessageSent(type);
+            _metrics.MessageSent(type, payload.Length);
             return true;
         }
 
-        sent = CompleteSmallFrameAsync(flush, type);
+        sent = CompleteSmallFrameAsync(flush, type, payload.Length);
         return true;
     }
 
     // The inline flush (past the deferral budget) is pending: both locks stay held until it completes (back-pressure).
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask CompleteSmallFrameAsync(ValueTask flush, WibeSocketMessageType type)
+    private async ValueTask CompleteSmallFrameAsync(ValueTask flush, WibeSocketMessageType type, long bytes)
     {
         try
         {
             await flush.ConfigureAwait(false);
-            _metrics.MessageSent(type);
+            _metrics.MessageSent(type, bytes);
         }
         finally
         {
@@ -281,7 +281,7 @@ internal sealed partial class OutboundWriter : IThreadPoolWorkItem
         try
         {
             await WriteDataFrameAsync(payload, opcode, fin: true, compressible: true, cancellationToken).ConfigureAwait(false);
-            _metrics.MessageSent(type);
+            _metrics.MessageSent(type, payload.Length);
         }
         finally
         {
@@ -548,12 +548,14 @@ internal sealed partial class OutboundWriter : IThreadPoolWorkItem
     {
         private WebSocketOpcode _nextOpcode;
         private WibeSocketMessageType _type;
+        private long _bytes;
         private bool _active;
 
         public void Start(WebSocketOpcode opcode)
         {
             _nextOpcode = opcode;
             _type = opcode == WebSocketOpcode.Text ? WibeSocketMessageType.Text : WibeSocketMessageType.Binary;
+            _bytes = 0;
             _active = true;
         }
 
@@ -562,6 +564,7 @@ internal sealed partial class OutboundWriter : IThreadPoolWorkItem
             ThrowIfInactive();
             await outbound.WriteDataFrameAsync(new ReadOnlySequence<byte>(part), _nextOpcode, fin: false, compressible: false, cancellationToken).ConfigureAwait(false);
             _nextOpcode = WebSocketOpcode.Continuation;
+            _bytes += part.Length;
         }
 
         public override async ValueTask CompleteAsync(ReadOnlyMemory<byte> lastPart = default, CancellationToken cancellationToken = default)
@@ -570,7 +573,7 @@ internal sealed partial class OutboundWriter : IThreadPoolWorkItem
             try
             {
                 await outbound.WriteDataFrameAsync(new ReadOnlySequence<byte>(lastPart), _nextOpcode, fin: true, compressible: false, cancellationToken).ConfigureAwait(false);
-                outbound._metrics.MessageSent(_type);
+                outbound._metrics.MessageSent(_type, _bytes + lastPart.Length);
             }
             finally
             {

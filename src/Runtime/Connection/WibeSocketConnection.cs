@@ -274,7 +274,7 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
     private async Task RunCoreAsync(Func<WibeSocket, CancellationToken, Task> handler)
     {
         var runtime = _setup.Runtime;
-        _metrics.ConnectionOpened();
+        _metrics.ConnectionOpened(_setup.EndpointName);
         RuntimeLog.ConnectionOpened(_logger, ConnectionId, SubProtocol, _setup.Compression is not null, _setup.TransportName);
         runtime.Heartbeat.Register(this);
         _setup.Observer?.OnOpened(this);
@@ -315,7 +315,7 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
             runtime.Heartbeat.Unregister(this);
             _setup.Observer?.OnClosed(this);
             await EndAsync().ConfigureAwait(false);
-            _metrics.ConnectionClosed(Close.Reason, _time.GetElapsedTime(_openedAt));
+            _metrics.ConnectionClosed(_setup.EndpointName, Close.Reason, Close.Status, _time.GetElapsedTime(_openedAt));
             RuntimeLog.ConnectionClosed(_logger, ConnectionId, Close.Reason, Close.Status);
         }
     }

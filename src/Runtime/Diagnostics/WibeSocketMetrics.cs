@@ -16,6 +16,8 @@ internal sealed class WibeSocketMetrics
     private readonly Counter<long> _handshakeRejections;
     private readonly Counter<long> _messagesReceived;
     private readonly Counter<long> _messagesSent;
+    private readonly Counter<long> _bytesReceived;
+    private readonly Counter<long> _bytesSent;
     private readonly Counter<long> _closedConnections;
     private readonly Histogram<double> _connectionDuration;
     private readonly UpDownCounter<long> _sendQueueBytes;
@@ -32,6 +34,8 @@ internal sealed class WibeSocketMetrics
         _handshakeRejections = meter.CreateCounter<long>("shockwave.handshake.rejections", "{request}", "Upgrade requests refused, by reason.");
         _messagesReceived = meter.CreateCounter<long>("shockwave.messages.received", "{message}", "Data messages received.");
         _messagesSent = meter.CreateCounter<long>("shockwave.messages.sent", "{message}", "Data messages sent.");
+        _bytesReceived = meter.CreateCounter<long>("shockwave.bytes.received", "By", "Payload bytes of the data messages received (after inflation).");
+        _bytesSent = meter.CreateCounter<long>("shockwave.bytes.sent", "By", "Payload bytes of the data messages sent (before compression).");
         _closedConnections = meter.CreateCounter<long>("shockwave.connections.closed", "{connection}", "Connections ended, by close reason.");
         _connectionDuration = meter.CreateHistogram<double>("shockwave.connection.duration", "s", "How long connections stayed open.");
         _sendQueueBytes = meter.CreateUpDownCounter<long>("shockwave.send_queue.size", "By", "Bytes of broadcast frames queued for connections and not yet handed to the transport.");
@@ -40,14 +44,25 @@ internal sealed class WibeSocketMetrics
         _deliveries = meter.CreateCounter<long>("shockwave.broadcast.deliveries", "{delivery}", "Broadcast deliveries queued to connections, and those skipped because the recipient was closing, by outcome.");
     }
 
-    public void ConnectionOpened() => _activeConnections.Add(1);
+    public void ConnectionOpened(string endpoint) => _activeConnections.Add(1, new KeyValuePair<string, object?>("shockwave.endpoint", endpoint));
 
-    public void ConnectionClosed(string closeReason, TimeSpan duration)
+    public void ConnectionClosed(string endpoint, string closeReason, WebSocketCloseStatus? closeStatus, TimeSpan duration)
     {
-        _activeConnections.Add(-1);
-        var tag = new KeyValuePair<string, object?>("shockwave.close_reason", closeReason);
-        _closedConnections.Add(1, tag);
-        _connectionDuration.Record(duration.TotalSeconds, tag);
+        _activeConnections.Add(-1, new KeyValuePair<string, object?>("shockwave.endpoint", endpoint));
+        if (!_closedConnections.Enabled && !_connectionDuration.Enabled)
+        {
+            return;
+        }
+
+        // Once per connection, so the boxed close code costs nothing per message.
+        var tags = new TagList
+        {
+            { "shockwave.endpoint", endpoint },
+            { "shockwave.close_reason", closeReason },
+            { "websocket.close_code", closeStatus is { } status ? (int)status : null },
+        };
+        _closedConnections.Add(1, tags);
+        _connectionDuration.Record(duration.TotalSeconds, tags);
     }
 
     public void SendQueueChanged(long bytes) => _sendQueueBytes.Add(bytes);
@@ -91,9 +106,19 @@ internal sealed class WibeSocketMetrics
         }
     }
 
-    public void MessageReceived(WibeSocketMessageType kind) => _messagesReceived.Add(1, new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind)));
+    public void MessageReceived(WibeSocketMessageType kind, long bytes)
+    {
+        var tag = new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind));
+        _messagesReceived.Add(1, tag);
+        _bytesReceived.Add(bytes, tag);
+    }
 
-    public void MessageSent(WibeSocketMessageType kind) => _messagesSent.Add(1, new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind)));
+    public void MessageSent(WibeSocketMessageType kind, long bytes)
+    {
+        var tag = new KeyValuePair<string, object?>("shockwave.message_type", KindName(kind));
+        _messagesSent.Add(1, tag);
+        _bytesSent.Add(bytes, tag);
+    }
 
     private static string KindName(WibeSocketMessageType type) => type == WibeSocketMessageType.Text ? "text" : "binary";
 }
