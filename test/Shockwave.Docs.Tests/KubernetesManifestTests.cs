@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
+using static Shockwave.Docs.Tests.KubernetesDoc;
 
 namespace Shockwave.Docs.Tests;
 
@@ -11,20 +12,15 @@ namespace Shockwave.Docs.Tests;
 /// </summary>
 public sealed partial class KubernetesManifestTests
 {
-    private const string DocPath = "docs/kubernetes.md";
-
     /// <summary>Seconds the grace period must keep beyond preStop + drain window + close timeout, for the process to exit.</summary>
     private const int MinimumMarginSeconds = 3;
-
-    /// <summary><c>HostOptions.ShutdownTimeout</c> when the app does not set it.</summary>
-    private static readonly TimeSpan DefaultHostShutdownTimeout = TimeSpan.FromSeconds(30);
 
     private static readonly WibeSocketOptions LibraryDefaults = new();
 
     [Fact]
     public void EveryYamlBlock_ParsesIntoDocumentsWithApiVersionAndKind()
     {
-        var blocks = MarkdownYaml.Blocks(MarkdownYaml.ReadDoc(DocPath));
+        var blocks = MarkdownYaml.Blocks(MarkdownYaml.ReadDoc(KubernetesDoc.RelativePath));
         Assert.NotEmpty(blocks);
 
         var kinds = new List<string>();
@@ -92,12 +88,10 @@ public sealed partial class KubernetesManifestTests
     [Fact]
     public void HostShutdownTimeout_HoldsTheDrainAndEndsBeforeTheKubeletKills()
     {
-        var markdown = MarkdownYaml.ReadDoc(DocPath);
         var manifests = LoadManifests();
         var container = ChatContainer(manifests);
 
-        var match = ShutdownTimeoutInCode().Match(markdown);
-        var shutdownTimeout = match.Success ? TimeSpan.FromSeconds(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)) : DefaultHostShutdownTimeout;
+        var shutdownTimeout = KubernetesDoc.HostShutdownTimeout();
         var window = EnvTimeSpan(container, "WibeSocket__Drain__Window") ?? throw new Xunit.Sdk.XunitException("The chat container does not set WibeSocket__Drain__Window.");
         var closeTimeout = EnvTimeSpan(container, "WibeSocket__CloseTimeout") ?? LibraryDefaults.CloseTimeout;
         var grace = TimeSpan.FromSeconds(int.Parse(ChatDeployment(manifests).Root.Text("spec", "template", "spec", "terminationGracePeriodSeconds")!, CultureInfo.InvariantCulture));
@@ -190,16 +184,6 @@ public sealed partial class KubernetesManifestTests
         Assert.Equal(servicePort.Text("port"), endpoint.Length > 1 ? endpoint[1] : "6379");
     }
 
-    private static IReadOnlyList<Manifest> LoadManifests() =>
-        MarkdownYaml.Blocks(MarkdownYaml.ReadDoc(DocPath)).SelectMany(MarkdownYaml.Parse).ToList();
-
-    private static Manifest ChatDeployment(IReadOnlyList<Manifest> manifests) =>
-        manifests.SingleOrDefault(m => m.Kind == "Deployment" && m.Name == "chat") ?? throw new Xunit.Sdk.XunitException("No Deployment named chat.");
-
-    private static YamlNode ChatContainer(IReadOnlyList<Manifest> manifests) =>
-        ChatDeployment(manifests).Root.Items("spec", "template", "spec", "containers").SingleOrDefault(c => c.Text("name") == "chat")
-        ?? throw new Xunit.Sdk.XunitException("The chat Deployment has no container named chat.");
-
     private static Manifest ChatService(IReadOnlyList<Manifest> manifests)
     {
         var labels = PodLabels(ChatDeployment(manifests));
@@ -242,12 +226,6 @@ public sealed partial class KubernetesManifestTests
     private static YamlNode? FindServicePort(Manifest service, string? name, string? number) =>
         service.Root.Items("spec", "ports").FirstOrDefault(p => (name is not null && p.Text("name") == name) || (number is not null && p.Text("port") == number));
 
-    private static string? Env(YamlNode container, string name) =>
-        container.Items("env").FirstOrDefault(e => e.Text("name") == name)?.Text("value");
-
-    private static TimeSpan? EnvTimeSpan(YamlNode container, string name) =>
-        Env(container, name) is { } value ? TimeSpan.Parse(value, CultureInfo.InvariantCulture) : null;
-
     /// <summary>The <c>sleep</c> action's seconds, or the seconds of a <c>sleep N</c> in an <c>exec</c> command.</summary>
     private static TimeSpan PreStopSleep(YamlNode container)
     {
@@ -269,6 +247,4 @@ public sealed partial class KubernetesManifestTests
     [GeneratedRegex(@"\bsleep\s+(\d+(?:\.\d+)?)\b")]
     private static partial Regex SleepCommand();
 
-    [GeneratedRegex(@"ShutdownTimeout\s*=\s*TimeSpan\.FromSeconds\((\d+)\)")]
-    private static partial Regex ShutdownTimeoutInCode();
 }
