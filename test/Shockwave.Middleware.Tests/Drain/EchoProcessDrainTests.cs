@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using Shockwave.Middleware.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Shockwave.Middleware.Tests.Drain;
 
@@ -12,7 +13,7 @@ namespace Shockwave.Middleware.Tests.Drain;
 /// samples/Echo as shipped, in its own process, stopped the way Kubernetes stops a pod: SIGTERM while 200 clients talk
 /// to it. Each client sends a message and waits for its echo (the server's acknowledgement) before the next.
 /// </summary>
-public sealed partial class EchoProcessDrainTests
+public sealed partial class EchoProcessDrainTests(ITestOutputHelper output)
 {
     private const int Clients = 200;
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(20); // the sample's default drain window
@@ -76,6 +77,8 @@ public sealed partial class EchoProcessDrainTests
         int inFirstSecond = closedAt.Count(at => at < TimeSpan.FromSeconds(1));
         Assert.True(inFirstSecond < Clients / 5, $"{inFirstSecond} of {Clients} closes in the first second");
         Assert.Contains(closedAt, at => at >= Window / 2);
+        var histogram = closedAt.GroupBy(at => (int)(at.TotalSeconds / 2)).OrderBy(g => g.Key).Select(g => $"{g.Key * 2}-{(g.Key * 2) + 2}s: {g.Count()}");
+        output.WriteLine($"readiness flipped {readinessFlipped!.Value.TotalMilliseconds:0} ms after SIGTERM; closes {string.Join(", ", histogram)}; exit code {exitCode} after {exitedAfter.TotalSeconds:0.0} s; acknowledged messages {results.Sum(r => r.Acknowledged)}");
         Assert.Equal(0, exitCode);
         Assert.True(exitedAfter < TimeSpan.FromSeconds(30), $"exited {exitedAfter} after SIGTERM");
     }
