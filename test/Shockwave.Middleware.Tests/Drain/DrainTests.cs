@@ -162,6 +162,39 @@ public sealed class DrainTests
     }
 
     [Fact]
+    public async Task AnUnresponsivePeer_DoesNotHoldTheDrain_BeyondWindowPlusCloseTimeout()
+    {
+        var time = new ManualTimeProvider();
+        await using var app = await KestrelApp.StartAsync(e => e.MapWibeSocket("/echo", Echo), Draining(time));
+        using var answering = await ClientWebSocketExtensions.ConnectAsync(app.WebSocketUri("/echo"));
+        var answered = AwaitCloseAsync(answering, time, time.GetTimestamp());
+
+        // Never reads and never answers a close: its close handshake can only time out.
+        await using var silent = await RawWebSocketClient.ConnectAsync(app.Port, "/echo", receiveBufferSize: 4096);
+        var clients = app.Services.GetRequiredService<IWibeSocketClientsProvider>().GetClients("/echo");
+        await Eventually.TrueAsync(() => clients.ConnectionCount == 2, what: "both connected");
+
+        var draining = app.Services.GetRequiredService<IWibeSocketDrain>().DrainAsync();
+        await Eventually.TrueAsync(() => app.Logs.Events(140).Count == 1, what: "the drain started");
+
+        // Window (10 s) + close timeout (2 s) + the drain's last second: the heartbeat aborts the silent one.
+        var elapsed = TimeSpan.Zero;
+        while (!draining.IsCompleted && elapsed < TimeSpan.FromSeconds(15))
+        {
+            time.Advance(TimeSpan.FromMilliseconds(250));
+            app.Services.GetRequiredService<Shockwave.Runtime.ConnectionHeartbeat>().Tick();
+            elapsed += TimeSpan.FromMilliseconds(250);
+            await Task.Delay(5);
+        }
+
+        await draining.WaitAsync(Eventually.DefaultTimeout);
+        Assert.True(elapsed <= Window + TimeSpan.FromSeconds(2) + TimeSpan.FromSeconds(1.5), $"the drain took {elapsed} of manual time");
+        Assert.Equal((WebSocketCloseStatus)1012, (await answered).Status);
+        Assert.Contains(app.Metrics.Records("shockwave.connections.closed"), r => r.Tag("shockwave.close_reason") == "close_timeout");
+        Assert.Equal(0, clients.ConnectionCount);
+    }
+
+    [Fact]
     public async Task ADrainWindowThatDoesNotFitTheShutdownTimeout_FailsAtStart()
     {
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => KestrelApp.StartAsync(e => e.MapWibeSocket("/echo", Echo), new TestAppOptions

@@ -17,6 +17,10 @@ public sealed class EchoSampleFactory : IAsyncLifetime
 
     internal WibeSocketTestClient CreateClient() => _factory!.CreateWibeSocketClient();
 
+    internal HttpClient CreateHttpClient() => _factory!.CreateClient();
+
+    internal IServiceProvider Services => _factory!.Services;
+
     public Task InitializeAsync()
     {
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web.ConfigureLogging(logging =>
@@ -131,5 +135,36 @@ public sealed class EchoSampleInMemoryTests(EchoSampleFactory factory) : IClassF
         Assert.Equal(WibeSocketMessageType.Close, close.Type);
         Assert.Equal(WebSocketCloseStatus.ProtocolError, close.CloseStatus);
         await connection.WaitForServerToFinishAsync();
+    }
+
+    // The sample's /broadcast in memory: a message from one connection reaches the others unchanged, not the sender.
+    [Fact]
+    public async Task Broadcast_RelaysToEveryOtherConnection_InMemory()
+    {
+        await using var a = await factory.CreateClient().ConnectAsync("/broadcast");
+        await using var b = await factory.CreateClient().ConnectAsync("/broadcast");
+        await using var c = await factory.CreateClient().ConnectAsync("/broadcast");
+
+        var audience = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IWibeSocketClientsProvider>(factory.Services).GetClients("/broadcast");
+        await Shockwave.Middleware.Tests.Support.Eventually.TrueAsync(() => audience.ConnectionCount == 3, what: "three connections on /broadcast");
+
+        await b.SendBinaryAsync(new byte[] { 1, 2, 3 });
+        var atA = await a.ReceiveAsync();
+        var atC = await c.ReceiveAsync();
+        Assert.Equal(WibeSocketMessageType.Binary, atA.Type);
+        Assert.Equal(new byte[] { 1, 2, 3 }, atA.Payload.ToArray());
+        Assert.Equal(new byte[] { 1, 2, 3 }, atC.Payload.ToArray());
+
+        // The sender got nothing back: its next message is the one c sends now.
+        await c.SendTextAsync("from c");
+        Assert.Equal("from c", (await b.ReceiveAsync()).Text);
+    }
+
+    [Fact]
+    public async Task HealthEndpoints_AreHealthy_InMemory()
+    {
+        using var http = factory.CreateHttpClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
     }
 }
