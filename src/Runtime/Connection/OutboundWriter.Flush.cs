@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Shockwave.Diagnostics;
 
 namespace Shockwave.Runtime;
@@ -26,6 +27,26 @@ internal sealed partial class OutboundWriter
         }
 
         _ = CompleteOwedFlushAsync(flush);
+    }
+
+    /// <summary>
+    /// Called with the frame lock held after writing queued frames: schedules the coalesced flush (null) when the
+    /// unflushed bytes are within a slice, or flushes now and returns that flush.
+    /// </summary>
+    private ValueTask<FlushResult>? ScheduleFlushOrFlushNow()
+    {
+        if (_output.CanGetUnflushedBytes && _output.UnflushedBytes <= FlushSliceSize)
+        {
+            if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            }
+
+            return null;
+        }
+
+        var flush = _output.FlushAsync();
+        return flush;
     }
 
     /// <summary>Called with the frame lock held, after writing a small frame.</summary>

@@ -94,38 +94,42 @@ internal sealed partial class OutboundWriter
             return;
         }
 
-        ValueTask flush;
+        ValueTask<FlushResult>? flush = null;
         try
         {
             if (_lifecycle.State != WibeSocketState.Open)
             {
                 // Our close is out or on its way: data may no longer follow (section 5.5.1); the close wrote what it could.
                 DiscardQueued();
-                flush = ValueTask.CompletedTask;
             }
             else
             {
                 WriteOwedControlFrames();
-                var pending = WriteQueuedFrames(untilBackPressure: true);
-                flush = pending is { } backPressured ? AwaitFlushAsync(backPressured) : FlushOrScheduleAsync(CancellationToken.None);
+                flush = WriteQueuedFrames(untilBackPressure: true) ?? ScheduleFlushOrFlushNow();
             }
         }
         catch (Exception ex) when (TransportErrors.IsTransportException(ex))
         {
             RuntimeLog.TransportEnded(_logger, _connectionId, ex.Message);
             _owner.Abort(CloseReasons.TransportEnded);
-            flush = ValueTask.CompletedTask;
+            flush = null;
         }
 
         // The message lock goes at once: the frame lock alone keeps order, and a direct send may queue behind it.
         _messageLock.Release();
-        if (flush.IsCompletedSuccessfully)
+        if (flush is { IsCompletedSuccessfully: false } pending)
         {
-            ReleaseFrameLock();
+            // The frame lock stays held until the transport took the bytes: that is the back-pressure.
+            _ = CompleteOwedFlushAsync(pending);
             return;
         }
 
-        _ = ReleaseAfterFlushAsync(flush);
+        if (flush is { } done && done.Result.IsCompleted)
+        {
+            _owner.Abort(CloseReasons.TransportEnded);
+        }
+
+        ReleaseFrameLock();
     }
 
     /// <summary>
@@ -171,34 +175,6 @@ internal sealed partial class OutboundWriter
                     return null;
                 }
             }
-        }
-    }
-
-    private async ValueTask AwaitFlushAsync(ValueTask<FlushResult> flush)
-    {
-        var result = await flush.ConfigureAwait(false);
-        if (result.IsCompleted)
-        {
-            _owner.Abort(CloseReasons.TransportEnded);
-        }
-    }
-
-    // The frame lock stays held until the transport took the bytes: that is the back-pressure. Releasing it drains
-    // what queued meanwhile.
-    private async Task ReleaseAfterFlushAsync(ValueTask flush)
-    {
-        try
-        {
-            await flush.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (TransportErrors.IsTransportException(ex))
-        {
-            RuntimeLog.TransportEnded(_logger, _connectionId, ex.Message);
-            _owner.Abort(CloseReasons.TransportEnded);
-        }
-        finally
-        {
-            ReleaseFrameLock();
         }
     }
 }

@@ -410,11 +410,16 @@ internal sealed partial class OutboundWriter : IThreadPoolWorkItem
         _ = CompleteOwedFlushAsync(flush);
     }
 
+    // Releases the frame lock once a pending flush completes (holding it meanwhile is the back-pressure); a transport
+    // that completed or failed ends the connection.
     private async Task CompleteOwedFlushAsync(ValueTask<FlushResult> flush)
     {
         try
         {
-            await flush.ConfigureAwait(false);
+            if ((await flush.ConfigureAwait(false)).IsCompleted)
+            {
+                _owner.Abort(CloseReasons.TransportEnded);
+            }
         }
         catch (Exception ex) when (TransportErrors.IsTransportException(ex))
         {
