@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Shockwave.Protocol;
 using Sys = System.Net.WebSockets;
 
@@ -188,6 +189,44 @@ public class RawListenerHandshakeTests
 
         await stopping.WaitAsync(ListenerHost.Timeout);
         Assert.False(timeout.IsCancellationRequested, "The server should stop once the connection has closed, not at the shutdown timeout.");
+        await host.App.DisposeAsync();
+    }
+
+    // Issue 12: the raw listener drains like the endpoint-routing path: a real host stop (real clock, 1 s window)
+    // refuses new upgrades with 503 and Retry-After, and closes the open connection with 1012 within the window.
+    [Fact]
+    public async Task ServerShutdown_WithTheDrainOn_Closes1012WithinTheWindow_AndRefusesUpgradesWith503()
+    {
+        var host = await ListenerHost.StartAsync(app => app.MapWibeSocket("/echo", ListenerHost.EchoAsync), o =>
+        {
+            o.Drain.Enabled = true;
+            o.Drain.Window = TimeSpan.FromSeconds(1);
+            o.CloseTimeout = TimeSpan.FromSeconds(2);
+        });
+        await using var client = await host.OpenAsync();
+        await client.SendAsync(ListenerClient.TextFrame("up"));
+        Assert.Equal("up", (await client.ReceiveAsync()).Text);
+
+        using var timeout = new CancellationTokenSource(ListenerHost.Timeout);
+        var stopping = host.App.StopAsync(timeout.Token);
+        await Shockwave.Middleware.Tests.Support.Eventually.TrueAsync(() => host.Services.GetRequiredService<IWibeSocketDrain>().IsDraining, what: "the drain started");
+
+        await using (var late = await host.ConnectRawAsync())
+        {
+            await late.SendAsync(ListenerClient.UpgradeRequest("/echo"));
+            var refused = await late.ReadResponseHeadAsync();
+            Assert.Equal(503, refused.StatusCode);
+            Assert.True(refused.Headers.Contains("Retry-After"));
+        }
+
+        var close = await client.ReceiveAsync();
+        Assert.Equal(WebSocketOpcode.Close, close.Opcode);
+        Assert.Equal((ushort)1012, close.CloseCode);
+        await client.SendAsync(ListenerClient.CloseFrame(WebSocketCloseStatus.NormalClosure));
+        await client.ReadToEndAsync();
+
+        await stopping.WaitAsync(ListenerHost.Timeout);
+        Assert.False(timeout.IsCancellationRequested);
         await host.App.DisposeAsync();
     }
 }
