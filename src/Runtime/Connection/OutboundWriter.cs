@@ -411,15 +411,13 @@ internal sealed partial class OutboundWriter : IThreadPoolWorkItem
     }
 
     // Releases the frame lock once a pending flush completes (holding it meanwhile is the back-pressure); a transport
-    // that completed or failed ends the connection.
+    // that failed ends the connection. One whose reader completed is left to the read loop, which reports how the
+    // connection ended (a close the peer sent before going away must not be turned into an abort here).
     private async Task CompleteOwedFlushAsync(ValueTask<FlushResult> flush)
     {
         try
         {
-            if ((await flush.ConfigureAwait(false)).IsCompleted)
-            {
-                _owner.Abort(CloseReasons.TransportEnded);
-            }
+            await flush.ConfigureAwait(false);
         }
         catch (Exception ex) when (TransportErrors.IsTransportException(ex))
         {
