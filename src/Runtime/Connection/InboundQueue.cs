@@ -24,6 +24,7 @@ internal readonly record struct PendingMessage(WibeSocketMessageType Type, ReadO
 internal sealed class InboundQueue : ReceiveLease
 {
     private readonly Lock _gate;
+    private readonly IInboundOwner _owner;
     private readonly PipeReader _input;
     private readonly WibeSocketMetrics _metrics;
     private readonly long _maxReadAheadBytes;
@@ -44,9 +45,10 @@ internal sealed class InboundQueue : ReceiveLease
     private bool _enqueuedSinceSignal;
     private int _wakeRequested;
 
-    public InboundQueue(PipeReader input, WibeSocketMetrics metrics, long maxReadAheadBytes, Lock gate)
+    public InboundQueue(PipeReader input, WibeSocketMetrics metrics, long maxReadAheadBytes, Lock gate, IInboundOwner owner)
     {
         _gate = gate;
+        _owner = owner;
         _input = input;
         _metrics = metrics;
         _maxReadAheadBytes = maxReadAheadBytes;
@@ -70,11 +72,19 @@ internal sealed class InboundQueue : ReceiveLease
     /// </summary>
     public bool TryReceive(out WibeSocketMessage message)
     {
+        bool dequeued;
         lock (_gate)
         {
             ReleaseCurrentLocked();
-            return TryDequeueLocked(out message);
+            dequeued = TryDequeueLocked(out message);
         }
+
+        if (dequeued && message.IsClose)
+        {
+            _owner.OnCloseDelivered();
+        }
+
+        return dequeued;
     }
 
     /// <summary>
@@ -107,6 +117,11 @@ internal sealed class InboundQueue : ReceiveLease
 
             if (dequeued)
             {
+                if (message.IsClose)
+                {
+                    _owner.OnCloseDelivered();
+                }
+
                 return message;
             }
 
@@ -283,4 +298,10 @@ internal sealed class InboundQueue : ReceiveLease
         Volatile.Write(ref _wakeRequested, 1);
         _input.CancelPendingRead();
     }
+}
+
+/// <summary>What the queue tells its connection: the receiver has been handed the close (so a deferred failure may go out).</summary>
+internal interface IInboundOwner
+{
+    void OnCloseDelivered();
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net;
-using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using Microsoft.Extensions.Logging;
 using Shockwave.Diagnostics;
@@ -16,7 +15,7 @@ namespace Shockwave.Runtime;
 /// close, and <see cref="KeepAlive"/> pings a silent peer. This type wires them together and runs the handler.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The connection's lifetime is RunAsync, which releases its resources in EndAsync.")]
-internal sealed class WibeSocketConnection : WibeSocket, IAbortable
+internal sealed class WibeSocketConnection : WibeSocket, IAbortable, IInboundOwner
 {
     private readonly ConnectionSetup _setup;
     private readonly ILogger _logger;
@@ -41,7 +40,7 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
 
         Close = new CloseHandshake(_time, _gate);
         _keepAlive = new KeepAlive(_time, limits.KeepAliveInterval, limits.KeepAliveTimeout, _openedAt);
-        Inbound = new InboundQueue(setup.Transport.Input, _metrics, limits.MaxReadAheadBytes, _gate);
+        Inbound = new InboundQueue(setup.Transport.Input, _metrics, limits.MaxReadAheadBytes, _gate, this);
 
         PerMessageDeflateCompressor? compressor = null;
         PerMessageDeflateDecompressor? decompressor = null;
@@ -113,17 +112,14 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
 
     public override ValueTask<WibeSocketMessage> ReceiveAsync(CancellationToken cancellationToken = default)
     {
-        if (!Inbound.TryReceive(out var message))
+        if (Inbound.TryReceive(out var message))
         {
-            return ReceiveSlowAsync(cancellationToken);
+            return ValueTask.FromResult(message);
         }
 
-        if (message.IsClose)
-        {
-            _readLoop.SendDeferredFailure();
-        }
-
-        return ValueTask.FromResult(message);
+        // About to wait: what this handler sent in its burst leaves now rather than after a thread hop.
+        Outbound.FlushPendingNow();
+        return Inbound.WaitAsync(cancellationToken, _closedCts.Token);
     }
 
     public override ValueTask SendAsync(ReadOnlyMemory<byte> payload, WibeSocketMessageType type, CancellationToken cancellationToken = default) =>
@@ -159,6 +155,9 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
     public override void Abort() => AbortCore(CloseReasons.Aborted);
 
     void IAbortable.Abort(string closeReason) => AbortCore(closeReason);
+
+    // The handler has taken every message that preceded a failure: the failure's close frame may go out now.
+    void IInboundOwner.OnCloseDelivered() => _readLoop.SendDeferredFailure();
 
     /// <summary>Called by the shared heartbeat about once a second.</summary>
     internal void OnHeartbeat(long now)
@@ -252,24 +251,6 @@ internal sealed class WibeSocketConnection : WibeSocket, IAbortable
     private string LocalCloseReason => _setup.Role == WebSocketRole.Server ? CloseReasons.ServerClosed : CloseReasons.ClientClosed;
 
     internal string PeerCloseReason => _setup.Role == WebSocketRole.Server ? CloseReasons.ClientClosed : CloseReasons.ServerClosed;
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<WibeSocketMessage> ReceiveSlowAsync(CancellationToken cancellationToken)
-    {
-        // About to wait: what this handler sent in its burst leaves now rather than after a thread hop.
-        Outbound.FlushPendingNow();
-
-        // Loop back to the queue before honouring cancellation: the close message must win over ConnectionClosed,
-        // which the runtime cancels right after signalling the close (a handler passing that token would otherwise
-        // get OperationCanceledException instead of the close it is documented to receive).
-        var message = await Inbound.WaitAsync(cancellationToken, _closedCts.Token).ConfigureAwait(false);
-        if (message.IsClose)
-        {
-            _readLoop.SendDeferredFailure();
-        }
-
-        return message;
-    }
 
     private async Task RunCoreAsync(Func<WibeSocket, CancellationToken, Task> handler)
     {
