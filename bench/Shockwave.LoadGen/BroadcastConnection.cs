@@ -48,11 +48,10 @@ internal sealed class BroadcastConnection(Socket socket, BroadcastPlan plan, int
     private static readonly double NanosPerTick = 1e9 / Stopwatch.Frequency;
 
     private readonly byte[] _receive = new byte[plan.ReceiveBufferSize];
-    private readonly byte[] _header = new byte[14];
+    private readonly ServerFrameHeader _header = new();
     private readonly byte[] _meta = new byte[BroadcastPlan.MetaLength];
     private readonly long[] _expected = new long[plan.Senders.Length];
     private readonly int[] _completed = new int[plan.Senders.Length];
-    private int _headerLength;
     private long _payloadLeft;
     private bool _frameFin;
     private bool _frameControl;
@@ -123,31 +122,14 @@ internal sealed class BroadcastConnection(Socket socket, BroadcastPlan plan, int
                 continue;
             }
 
-            _header[_headerLength++] = data[i++];
-            if (_headerLength < 2)
+            if (!_header.Add(data[i++]))
             {
                 continue;
             }
-            if ((_header[1] & 0x80) != 0)
-            {
-                throw new InvalidDataException("the server masked a frame");
-            }
-            int length7 = _header[1] & 0x7F;
-            int needed = length7 == 126 ? 4 : length7 == 127 ? 10 : 2;
-            if (_headerLength < needed)
-            {
-                continue;
-            }
-            long length = length7 switch
-            {
-                126 => BinaryPrimitives.ReadUInt16BigEndian(_header.AsSpan(2)),
-                127 => (long)BinaryPrimitives.ReadUInt64BigEndian(_header.AsSpan(2)),
-                _ => length7,
-            };
-            _headerLength = 0;
+
             StartFrame();
-            _payloadLeft = length;
-            if (length == 0)
+            _payloadLeft = _header.PayloadLength;
+            if (_payloadLeft == 0)
             {
                 EndFrame(now);
             }
@@ -156,9 +138,9 @@ internal sealed class BroadcastConnection(Socket socket, BroadcastPlan plan, int
 
     private void StartFrame()
     {
-        int opcode = _header[0] & 0x0F;
-        bool rsv1 = (_header[0] & 0x40) != 0;
-        _frameFin = (_header[0] & 0x80) != 0;
+        int opcode = _header.Opcode;
+        bool rsv1 = _header.Rsv1;
+        _frameFin = _header.Fin;
         _frameControl = opcode >= 8;
         if (_frameControl)
         {

@@ -127,3 +127,52 @@ internal static class Frames
         return output.ToArray();
     }
 }
+
+/// <summary>
+/// A server frame's header read a byte at a time, however the reads split it: the load generator's receivers share it.
+/// Server frames are never masked (RFC 6455 section 5.1); a masked one fails the run.
+/// </summary>
+internal sealed class ServerFrameHeader
+{
+    private readonly byte[] _bytes = new byte[10];
+    private int _length;
+
+    public int Opcode => _bytes[0] & 0x0F;
+
+    public bool Fin => (_bytes[0] & 0x80) != 0;
+
+    public bool Rsv1 => (_bytes[0] & 0x40) != 0;
+
+    public long PayloadLength { get; private set; }
+
+    /// <summary>Takes the next byte; true when the header is complete (then the next call starts a new one).</summary>
+    public bool Add(byte value)
+    {
+        _bytes[_length++] = value;
+        if (_length < 2)
+        {
+            return false;
+        }
+
+        if ((_bytes[1] & 0x80) != 0)
+        {
+            throw new InvalidDataException("the server masked a frame");
+        }
+
+        int length7 = _bytes[1] & 0x7F;
+        int needed = length7 == 126 ? 4 : length7 == 127 ? 10 : 2;
+        if (_length < needed)
+        {
+            return false;
+        }
+
+        PayloadLength = length7 switch
+        {
+            126 => BinaryPrimitives.ReadUInt16BigEndian(_bytes.AsSpan(2)),
+            127 => (long)BinaryPrimitives.ReadUInt64BigEndian(_bytes.AsSpan(2)),
+            _ => length7,
+        };
+        _length = 0;
+        return true;
+    }
+}
