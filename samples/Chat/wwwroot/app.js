@@ -26,6 +26,9 @@ const state = {
   directs: [],      // direct messages since the page loaded (they are not stored on the server)
 };
 
+// For diagnostics (and the browser tests): every close this page's sockets saw, oldest first.
+window.chatCloses = [];
+
 function setStatus(stateName, text) {
   ui.status.dataset.state = stateName;
   ui.status.textContent = text;
@@ -109,6 +112,8 @@ function connect() {
   socket.addEventListener('close', async (event) => {
     if (state.socket !== socket) return;
     state.socket = null;
+    ui.status.dataset.lastClose = String(event.code);
+    window.chatCloses.push({ code: event.code, reason: event.reason, opened });
     // 1008: the server refuses this client's behaviour; reconnecting would only repeat it.
     if (event.code === 1008) {
       setStatus('stopped', `disconnected: ${event.reason || 'policy violation'}`);
