@@ -17,8 +17,11 @@ public sealed record ChatError(string Code, string Message, string? For = null, 
 /// </summary>
 public static class ChatProtocol
 {
-    /// <summary>The largest message the hub parses, in bytes: 8 KiB. Larger ones get a <c>too-large</c> error.</summary>
-    public const int MaxMessageBytes = 8 * 1024;
+    /// <summary>
+    /// The largest message the hub parses, in bytes: 16 KiB, room for the longest text even with every character
+    /// written as a \uXXXX escape. Larger ones get a <c>too-large</c> error.
+    /// </summary>
+    public const int MaxMessageBytes = 16 * 1024;
 
     /// <summary>The largest message the connection accepts at all: 64 KiB. Larger ones are closed with 1009 by the library.</summary>
     public const int MaxFrameBytes = 64 * 1024;
@@ -84,7 +87,12 @@ public static class ChatProtocol
                 return false;
             }
 
-            string type = typeElement.GetString()!;
+            if (TryGetString(typeElement) is not { } type)
+            {
+                error = new ChatError("invalid-field", "The field 'type' is not well-formed Unicode.");
+                return false;
+            }
+
             string[]? fields = type switch
             {
                 "join" or "leave" => ["type", "room"],
@@ -100,15 +108,15 @@ public static class ChatProtocol
 
             foreach (var property in root.EnumerateObject())
             {
-                if (Array.IndexOf(fields, property.Name) < 0)
+                if (!Array.Exists(fields, property.NameEquals))
                 {
-                    error = new ChatError("invalid-field", $"A '{type}' message has no field '{Shorten(property.Name)}'.", type);
+                    error = new ChatError("invalid-field", $"A '{type}' message has only the fields {string.Join(", ", fields)}.", type);
                     return false;
                 }
 
                 if (property.Value.ValueKind != JsonValueKind.String)
                 {
-                    error = new ChatError("invalid-field", $"The field '{property.Name}' must be a string.", type);
+                    error = new ChatError("invalid-field", $"The fields of a '{type}' message are strings.", type);
                     return false;
                 }
             }
@@ -122,8 +130,9 @@ public static class ChatProtocol
                     return false;
                 }
 
-                string s = value.GetString()!;
-                string? problem = field switch
+                // A "\ud800" escape is valid JSON but not a string .NET can hold: GetString refuses it.
+                string? s = TryGetString(value);
+                string? problem = s is null ? "A field is well-formed Unicode (no lone surrogate)." : field switch
                 {
                     "room" => ValidateRoom(s),
                     "to" => ValidateName(s),
@@ -138,9 +147,9 @@ public static class ChatProtocol
 
                 switch (field)
                 {
-                    case "room": room = s; break;
-                    case "to": to = s; break;
-                    default: text = s; break;
+                    case "room": room = s!; break;
+                    case "to": to = s!; break;
+                    default: text = s!; break;
                 }
             }
 
@@ -233,7 +242,17 @@ public static class ChatProtocol
     }
 
     private static string? RoomOrNull(JsonElement root) =>
-        root.TryGetProperty("room", out var room) && room.ValueKind == JsonValueKind.String && ValidateRoom(room.GetString()!) is null ? room.GetString() : null;
+        root.TryGetProperty("room", out var room) && TryGetString(room) is { } name && ValidateRoom(name) is null ? name : null;
 
-    private static string Shorten(string s) => s.Length <= 32 ? s : s[..32] + "...";
+    private static string? TryGetString(JsonElement element)
+    {
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 }

@@ -12,9 +12,11 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddWibeSocket(options =>
 {
-    // Up to 64 KiB a message is read and, past the protocol's 8 KiB, answered with a "too-large" error; beyond 64 KiB
+    // Up to 64 KiB a message is read and, past the protocol's 16 KiB, answered with a "too-large" error; beyond 64 KiB
     // the library closes with 1009 before the hub sees a byte.
     options.MaxMessageSize = ChatProtocol.MaxFrameBytes;
+    // Explicit too: once any "WibeSocket" setting is bound from configuration, the frame limit no longer follows.
+    options.MaxFramePayloadLength = ChatProtocol.MaxFrameBytes;
     // A person types a few messages a second; a script sending more is slowed down by TCP back-pressure.
     options.InboundRateLimit.MessagesPerSecond = 20;
     // Presence and room messages go to many connections: one compressed frame for all (docs/chat-backend.md).

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Shockwave.Chat.Tests;
 
@@ -46,7 +45,7 @@ public sealed class ChatAppFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Production");
         builder.UseSetting("WibeSocket:Drain:Window", "00:00:01");
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
         if (_gate is { } gate)
         {
             builder.ConfigureServices(services => services.AddSingleton<IStartupFilter>(new UpgradeGateFilter(gate)));

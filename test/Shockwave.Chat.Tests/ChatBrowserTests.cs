@@ -36,8 +36,9 @@ public sealed class ChatBrowserTests(ChatServer server, BrowserFixture fixture, 
     public async Task TwoUsersInOneRoom_SeeEachOtherAndTheirMessages_AThirdRoomDoesNot()
     {
         output.WriteLine($"Chromium {Browser.BrowserVersion}");
-        string room = Unique("lobby");
-        string other = Unique("other");
+        // The only test in rooms with these names (the others use unique ones), so the screenshot reads well.
+        string room = "general";
+        string other = "random";
         var alice = await SignedInPageAsync("room-alice", "room-alice", "alice");
         var bob = await SignedInPageAsync("room-bob", "room-bob", "bob");
         var carol = await SignedInPageAsync("room-carol", "room-carol", "carol");
@@ -55,19 +56,19 @@ public sealed class ChatBrowserTests(ChatServer server, BrowserFixture fixture, 
         await alice.SendAsync("Hi Bob, the deploy is green.");
         await bob.WaitForMessageAsync("alice", "Hi Bob, the deploy is green.");
         await alice.WaitForMessageAsync("alice", "Hi Bob, the deploy is green.");
-        await bob.SendAsync("Great, merging now 🚀");
-        await alice.WaitForMessageAsync("bob", "Great, merging now 🚀");
+        await bob.SendAsync("Great — merging now.");
+        await alice.WaitForMessageAsync("bob", "Great — merging now.");
 
         // Carol's own message reaching her proves her socket is live; nothing from the other room came before it.
         await carol.SendAsync("anyone here?");
         await carol.WaitForMessageAsync("carol", "anyone here?");
         Assert.Equal([("carol", "anyone here?")], await carol.MessagesAsync());
-        Assert.Equal([("alice", "Hi Bob, the deploy is green."), ("bob", "Great, merging now 🚀")], await bob.MessagesAsync());
+        Assert.Equal([("alice", "Hi Bob, the deploy is green."), ("bob", "Great — merging now.")], await bob.MessagesAsync());
 
         // Leaving (joining another room) updates the others' member lists.
         await carol.JoinAsync(room);
         await alice.WaitForMembersAsync("alice", "bob", "carol");
-        await carol.WaitForMessageAsync("bob", "Great, merging now 🚀"); // history on join
+        await carol.WaitForMessageAsync("bob", "Great — merging now."); // history on join
         await carol.JoinAsync(other);
         await alice.WaitForMembersAsync("alice", "bob");
 

@@ -57,6 +57,19 @@ public sealed class ChatProtocolTests(ChatServer server) : IClassFixture<ChatSer
     }
 
     [Fact]
+    public async Task Me_SaysWhoIsSignedIn_AndNullWhenNoOne()
+    {
+        using var anonymous = new HttpClient { BaseAddress = BaseUri };
+        Assert.Equal("{\"name\":null}", await anonymous.GetStringAsync("/me"));
+        var cookies = await ChatConnection.SignInAsync(BaseUri, "me-check");
+        using var handler = new HttpClientHandler { CookieContainer = cookies };
+        using var signedIn = new HttpClient(handler) { BaseAddress = BaseUri };
+        Assert.Equal("{\"name\":\"me-check\"}", await signedIn.GetStringAsync("/me"));
+        Assert.Equal(HttpStatusCode.NoContent, (await signedIn.PostAsync("/signout", null)).StatusCode);
+        Assert.Equal("{\"name\":null}", await signedIn.GetStringAsync("/me"));
+    }
+
+    [Fact]
     public async Task Upgrade_WithoutSignIn_Returns401()
     {
         Assert.Equal(HttpStatusCode.Unauthorized, await ChatConnection.TryUpgradeAsync(BaseUri, cookies: null, origin: null));
@@ -80,7 +93,7 @@ public sealed class ChatProtocolTests(ChatServer server) : IClassFixture<ChatSer
         var hello = await connection.ExpectAsync("hello");
         Assert.Equal("hello-user", hello.GetProperty("user").GetString());
         var limits = hello.GetProperty("limits");
-        Assert.Equal(8192, limits.GetProperty("message").GetInt32());
+        Assert.Equal(16384, limits.GetProperty("message").GetInt32());
         Assert.Equal(2000, limits.GetProperty("text").GetInt32());
         Assert.Equal(32, limits.GetProperty("room").GetInt32());
         Assert.Equal(20, limits.GetProperty("rooms").GetInt32());
@@ -269,7 +282,7 @@ public sealed class ChatProtocolTests(ChatServer server) : IClassFixture<ChatSer
         string room = Unique("big");
         await using var connection = await ChatConnection.ConnectAsync(BaseUri, "big-writer");
         await connection.JoinAsync(room);
-        string padding = new('y', 9000);
+        string padding = new('y', 17_000);
         await connection.SendTextAsync($"{{\"type\":\"say\",\"room\":\"{room}\",\"text\":\"{padding}\"}}");
         await connection.ExpectErrorAsync("too-large");
         await connection.SendAsync(new { type = "say", room, text = "fine" });

@@ -43,10 +43,8 @@ function showNotice(text) {
 
 async function checkSession() {
   const response = await fetch('/me', { credentials: 'same-origin' });
-  if (response.ok) {
-    const me = await response.json();
-    enterChat(me.name);
-  }
+  const me = response.ok ? await response.json() : {};
+  if (me.name) enterChat(me.name);
 }
 
 ui.signinForm.addEventListener('submit', async (event) => {
@@ -119,10 +117,11 @@ function connect() {
       setStatus('stopped', `disconnected: ${event.reason || 'policy violation'}`);
       return;
     }
-    // Never opened: maybe the sign-in is gone (401). Then there is nothing to reconnect to.
+    // Never opened: maybe the sign-in is gone (the upgrade got 401). Then there is nothing to reconnect to.
     if (!opened) {
-      const me = await fetch('/me', { credentials: 'same-origin' }).catch(() => null);
-      if (me && me.status === 401) {
+      const response = await fetch('/me', { credentials: 'same-origin' }).catch(() => null);
+      const me = response?.ok ? await response.json().catch(() => null) : null;
+      if (me && !me.name) {
         location.reload();
         return;
       }
