@@ -174,6 +174,33 @@ public sealed class ChatBrowserTests(ChatServer server, BrowserFixture fixture, 
     }
 
     [Fact]
+    public async Task AfterAClose1008_ThePageStopsAndDoesNotReconnect()
+    {
+        await Browser.NewContextAsync("abuse");
+        var page = await ChatPage.OpenAsync(Browser, "abuse", "abuse", server.BaseUri);
+        // Keep a handle on the page's sockets, so the test can make it misbehave (the page itself never would).
+        await page.EvaluateAsync("""
+            const Native = window.WebSocket;
+            window.__sockets = [];
+            window.WebSocket = class extends Native {
+              constructor(...args) { super(...args); window.__sockets.push(this); }
+            };
+            return null;
+            """);
+        await page.SignInAsync("noisy");
+        await page.EvaluateAsync("for (let i = 0; i < 10; i++) window.__sockets[0].send('{not json'); return null;");
+        await page.WaitForStateAsync("stopped");
+        Assert.Equal("disconnected: too many invalid messages", await page.StatusTextAsync());
+
+        // Well past the first backoff ceilings: still one socket, still stopped.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(1, (await page.EvaluateAsync("return window.__sockets.length;"))!.GetValue<int>());
+        await page.WaitForStateAsync("stopped");
+        var closes = await page.EvaluateAsync("return window.chatCloses;");
+        Assert.Equal(1008, closes!.AsArray().Single()!["code"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task PageOfAnotherOrigin_CannotConnect_403()
     {
         // The victim is signed in on the chat's origin; the attacker's page is on another port of the same host, so

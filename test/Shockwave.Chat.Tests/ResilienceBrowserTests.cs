@@ -92,4 +92,33 @@ public sealed class ResilienceBrowserTests(BrowserFixture fixture, ITestOutputHe
             }
         }
     }
+
+    [Fact]
+    public async Task RoomJoinedBeforeTheSocketOpens_IsJoinedOnceItOpens()
+    {
+        // Upgrades are held at 503: sign-in works (plain HTTP), the socket cannot open, the page retries with backoff.
+        var gate = new UpgradeGate();
+        await using var app = new ChatAppFactory(gate: gate).Start();
+        await Browser.NewContextAsync("early-join");
+        var page = await ChatPage.OpenAsync(Browser, "early-join", "early-join", app.BaseUri);
+        await Browser.FillAsync(page.Name, "name", "eager");
+        await Browser.ClickAsync(page.Name, BrowserDriver.TestId("signin"));
+        await page.WaitForStateAsync("reconnecting");
+        await page.JoinAsync("standup");
+
+        await using var watcher = await ChatConnection.ConnectAsync(app.BaseUri, "watcher");
+        await watcher.JoinAsync("standup");
+        await watcher.SendAsync(new { type = "say", room = "standup", text = "said before eager was connected" });
+        await watcher.ExpectAsync("message");
+
+        gate.Open();
+        await page.WaitForStateAsync("connected", TimeSpan.FromSeconds(30));
+        await page.WaitForMembersAsync("eager", "watcher");
+        await page.WaitForMessageAsync("watcher", "said before eager was connected");
+        var presence = await watcher.ExpectAsync("members");
+        Assert.Equal(["eager", "watcher"], presence.GetProperty("members").EnumerateArray().Select(m => m.GetString()!).ToArray());
+        var closes = await page.EvaluateAsync("return window.chatCloses;");
+        output.WriteLine($"refused attempts before the gate opened: {closes!.AsArray().Count}");
+        Assert.All(closes.AsArray(), close => Assert.False(close!["opened"]!.GetValue<bool>()));
+    }
 }
