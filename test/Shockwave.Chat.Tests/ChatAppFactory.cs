@@ -21,10 +21,12 @@ public sealed class ChatAppFactory : WebApplicationFactory<Program>
     public const string TestClientHeader = "X-Chat-Test-Client";
 
     private readonly UpgradeGate? _gate;
+    private readonly IReadOnlyDictionary<string, string>? _settings;
 
-    public ChatAppFactory(int port = 0, UpgradeGate? gate = null)
+    public ChatAppFactory(int port = 0, UpgradeGate? gate = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         _gate = gate;
+        _settings = settings;
         UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
     }
 
@@ -46,6 +48,11 @@ public sealed class ChatAppFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Production");
         builder.UseSetting("WibeSocket:Drain:Window", "00:00:01");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in _settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
+
         if (_gate is { } gate)
         {
             builder.ConfigureServices(services => services.AddSingleton<IStartupFilter>(new UpgradeGateFilter(gate)));

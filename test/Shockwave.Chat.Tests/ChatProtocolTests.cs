@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Shockwave.Chat.Tests;
 
@@ -349,6 +350,17 @@ public sealed class ChatProtocolTests(ChatServer server) : IClassFixture<ChatSer
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
         }
+    }
+
+    [Fact]
+    public async Task Telemetry_IsOffUnlessConfigured()
+    {
+        Assert.Null(server.App.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
+        Assert.Null(server.App.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
+
+        await using var exporting = new ChatAppFactory(settings: new Dictionary<string, string> { ["Telemetry:Exporter"] = "console" }).Start();
+        Assert.NotNull(exporting.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
+        Assert.NotNull(exporting.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
     }
 
     [Fact]
