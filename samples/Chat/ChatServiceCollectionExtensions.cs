@@ -15,6 +15,15 @@ public static class ChatServiceCollectionExtensions
     public static IServiceCollection AddChat(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+
+        // Scale-out goes here: with a Redis connection string, the library's Redis backplane and Redis-backed
+        // IChatHistory and IChatPresence. Until they exist, a configured Redis fails the start instead of silently
+        // running as one node whose history and presence other nodes would not see.
+        if (!string.IsNullOrEmpty(configuration.GetConnectionString("Redis")))
+        {
+            throw new InvalidOperationException("ConnectionStrings:Redis is set, but this chat sample has no Redis scale-out yet: it runs on one node only. Remove the setting.");
+        }
+
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChatMetrics>();
         services.TryAddSingleton<IChatHistory, InMemoryChatHistory>();
