@@ -79,7 +79,11 @@ public sealed class BackplaneNode : IAsyncDisposable
     public async Task<TestClient> ConnectAsync(string? user = null)
     {
         var uri = user is null ? HubUri : new Uri(HubUri + "?user=" + Uri.EscapeDataString(user));
-        return await TestClient.ConnectAsync(uri);
+        var client = await TestClient.ConnectAsync(uri);
+        string hello = await client.ReceiveAsync();
+        Assert.StartsWith("id:", hello, StringComparison.Ordinal);
+        client.Id = hello[3..];
+        return client;
     }
 
     public async Task StopAsync() => await _app.StopAsync();
@@ -100,7 +104,8 @@ public sealed class TestClient : IAsyncDisposable
     private readonly Channel<string> _received = Channel.CreateUnbounded<string>();
     private Task _reading = Task.CompletedTask;
 
-    public string Id { get; private set; } = "";
+    /// <summary>The connection id the hub told it.</summary>
+    public string Id { get; set; } = "";
 
     public WebSocketState State => _socket.State;
 
@@ -112,11 +117,11 @@ public sealed class TestClient : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await client._socket.ConnectAsync(uri, timeout.Token);
         client._reading = client.ReadAsync();
-        string hello = await client.ReceiveAsync();
-        Assert.StartsWith("id:", hello, StringComparison.Ordinal);
-        client.Id = hello[3..];
         return client;
     }
+
+    public async Task SendAsync(string text) =>
+        await _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
 
     /// <summary>The next message, within <paramref name="timeout"/> (5 s by default).</summary>
     public async Task<string> ReceiveAsync(TimeSpan? timeout = null)
