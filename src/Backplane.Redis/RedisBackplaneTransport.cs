@@ -38,7 +38,10 @@ internal sealed class RedisBackplaneTransport(ConfigurationOptions configuration
 
         try
         {
-            await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), message).WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Pipelined: the command is written in order on the node's one connection and the send does not wait for
+            // Redis's reply (a round trip per message would cap a sender at one message per round trip). A message
+            // lost on a connection dying meanwhile is at-most-once delivery; receivers see it as a gap.
+            await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), message, CommandFlags.FireAndForget).WaitAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
