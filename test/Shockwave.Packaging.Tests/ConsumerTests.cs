@@ -97,7 +97,7 @@ public sealed class ConsumerTests(PackedSolution packed, ITestOutputHelper outpu
             "dotnet",
             ["test", Path.Combine("App.Tests", "App.Tests.csproj"), "-nodeReuse:false", "--logger", "console;verbosity=normal"],
             consumer.Path,
-            TimeSpan.FromMinutes(6),
+            TimeSpan.FromMinutes(4),
             environment);
         output.WriteLine(test.ToString());
         Assert.True(test.ExitCode == 0, test.ToString());

@@ -43,7 +43,7 @@ public sealed class LocalClone : IAsyncLifetime, IDisposable
         "dotnet",
         ["build", relativeProject, "-c", "Release", "-warnaserror", "-nodeReuse:false"],
         WorkTree,
-        TimeSpan.FromMinutes(5));
+        TimeSpan.FromMinutes(3));
 
     public Task DisposeAsync() => Task.CompletedTask;
 

@@ -25,7 +25,7 @@ public sealed class PackedSolution : IAsyncLifetime, IDisposable
             "dotnet",
             ["pack", Path.Combine(Repository.Root, "Shockwave.sln"), "-c", Repository.Configuration, "--no-build", "-o", Directory, "-nodeReuse:false"],
             Repository.Root,
-            TimeSpan.FromMinutes(5));
+            TimeSpan.FromMinutes(3));
     }
 
     /// <summary>The path of a package file, failing the test when pack did not make it.</summary>
