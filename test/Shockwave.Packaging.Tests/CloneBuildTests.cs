@@ -102,6 +102,33 @@ public sealed class CloneBuildTests(LocalClone clone, ITestOutputHelper output) 
         }
     }
 
+    [Fact]
+    public async Task ShipPublicApiScript_MovesUnshippedIntoShippedAndTheBuildStillPasses()
+    {
+        string directory = Path.Combine(clone.WorkTree, "src", "Protocol");
+        var unshipped = File.ReadAllLines(Path.Combine(directory, "PublicAPI.Unshipped.txt")).Where(l => l.Length > 0).ToArray();
+        Assert.NotEmpty(unshipped);
+        try
+        {
+            var ship = await Commands.RunCheckedAsync(
+                "bash", ["scripts/ship-public-api.sh", "src/Protocol"], clone.WorkTree, TimeSpan.FromMinutes(1));
+            output.WriteLine(ship.ToString());
+
+            var shipped = File.ReadAllLines(Path.Combine(directory, "PublicAPI.Shipped.txt"));
+            Assert.Equal("#nullable enable", shipped[0]);
+            Assert.Equal(unshipped.Order(StringComparer.Ordinal), shipped.Skip(1));
+            Assert.Equal("", File.ReadAllText(Path.Combine(directory, "PublicAPI.Unshipped.txt")));
+
+            var build = await clone.BuildAsync(Project);
+            output.WriteLine(build.ToString());
+            Assert.True(build.ExitCode == 0, build.ToString());
+        }
+        finally
+        {
+            await Commands.GitAsync(clone.WorkTree, "checkout", "--", "src/Protocol");
+        }
+    }
+
     /// <summary>The SourceLink JSON the compiler embedded in a portable PDB, or null when it embedded none.</summary>
     private static string? SourceLinkJson(string pdbPath)
     {
