@@ -2,7 +2,8 @@
 # Installs what the test suites need beyond the .NET SDK, on a fresh Debian machine. Idempotent: skips what is
 # present. Interop tests use real third-party clients: Python's websockets (Debian's python3-websockets), Node's ws
 # and playwright-core (from npm, into test/interop/node_modules), and Debian's headless Chromium, which
-# playwright-core drives through its executable path: it never downloads a browser of its own.
+# playwright-core drives through its executable path: it never downloads a browser of its own. The backplane tests
+# start Debian's redis-server themselves (a free port, a temporary directory) and stop it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ apt_packages=()
 /usr/bin/python3 -c "import websockets" 2>/dev/null || apt_packages+=(python3-websockets)
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs npm)
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)
+command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
 
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "installing: ${apt_packages[*]}"

@@ -33,7 +33,7 @@ public class BroadcastBenchmarks
         var metrics = new WibeSocketMetrics(new BenchMeterFactory());
         _heartbeat = new ConnectionHeartbeat(TimeProvider.System);
         var runtime = new WibeSocketRuntime(NullLoggerFactory.Instance, metrics, TimeProvider.System, _heartbeat);
-        _audience = new EndpointConnections("bench", new DefaultUserIdProvider(), metrics, NullLogger.Instance);
+        _audience = CreateAudience(metrics);
         var limits = new WibeSocketOptions().ToConnectionLimits();
         var blocks = new BlockPool();
         _outputs = new Pipe[Recipients];
@@ -63,16 +63,28 @@ public class BroadcastBenchmarks
     {
         using var message = WibeSocketPreparedMessage.Create(_payload, WibeSocketMessageType.Binary);
         var result = await _audience.SendToAllAsync(message);
+        await TakeFlushedAsync();
+        return result.Queued;
+    }
 
-        // Wait for each recipient's (coalesced, deferred) flush and take what reached its transport, as a socket
-        // would: every operation ends with nothing left in flight.
+    /// <summary>The payload every benchmark sends.</summary>
+    protected ReadOnlySpan<byte> Payload => _payload;
+
+    /// <summary>The audience of the recipients; a subclass adds a backplane to it.</summary>
+    private protected virtual EndpointConnections CreateAudience(WibeSocketMetrics metrics) =>
+        new("bench", "bench", new DefaultUserIdProvider(), metrics, NullLogger.Instance);
+
+    /// <summary>
+    /// Waits for each recipient's (coalesced, deferred) flush and takes what reached its transport, as a socket would:
+    /// every operation ends with nothing left in flight.
+    /// </summary>
+    protected async Task TakeFlushedAsync()
+    {
         foreach (var output in _outputs)
         {
             var read = await output.Reader.ReadAsync();
             output.Reader.AdvanceTo(read.Buffer.End);
         }
-
-        return result.Queued;
     }
 
     [GlobalCleanup]
@@ -120,7 +132,7 @@ public class BroadcastBenchmarks
         }
     }
 
-    private sealed class BenchMeterFactory : IMeterFactory
+    internal sealed class BenchMeterFactory : IMeterFactory
     {
         public Meter Create(MeterOptions options) => new(options);
 

@@ -113,7 +113,8 @@ internal static class Modes
 
         byte[] request = Net.UpgradeRequest(o);
         // Receivers first; the probes below then make sure the server has registered every one before anything counts.
-        var receiverSockets = await OpenAsync(o, o.Receivers, request, rate: 0);
+        // Across nodes (--other-port), every other receiver is on the second node; the senders stay on the first.
+        var receiverSockets = await OpenAsync(o, o.Receivers, request, rate: 0, o.OtherPort is { } other ? i => i % 2 == 1 ? other : o.Port : null);
         var senderSockets = await OpenAsync(o, o.Senders, request, rate: 0);
         var senders = senderSockets.Select((s, i) => new BroadcastSender(s, plan, i)).ToArray();
         plan.Senders = senders;
@@ -193,6 +194,7 @@ internal static class Modes
         {
             ["mode"] = "broadcast",
             ["receivers"] = o.Receivers,
+            ["nodes"] = o.OtherPort is null ? 1 : 2,
             ["senders"] = o.Senders,
             ["inFlight"] = o.InFlight,
             ["size"] = o.Size,
@@ -344,7 +346,7 @@ internal static class Modes
     }
 
     /// <summary>Opens <paramref name="count"/> upgraded connections, at most <paramref name="rate"/> per second (0: as fast as they go).</summary>
-    private static async Task<Socket[]> OpenAsync(Options o, int count, byte[] request, int rate)
+    private static async Task<Socket[]> OpenAsync(Options o, int count, byte[] request, int rate, Func<int, int>? portOf = null)
     {
         var sockets = new Socket[count];
         using var gate = new SemaphoreSlim(Math.Max(1, o.Concurrency));
@@ -367,7 +369,7 @@ internal static class Modes
             {
                 try
                 {
-                    sockets[index] = await Net.ConnectAsync(o, Net.Source(o, index), request, CancellationToken.None);
+                    sockets[index] = await Net.ConnectAsync(o, Net.Source(o, index), request, CancellationToken.None, portOf?.Invoke(index));
                 }
                 finally
                 {

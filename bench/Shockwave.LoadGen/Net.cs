@@ -24,7 +24,7 @@ internal static class Net
     public static IPAddress? Source(Options o, int index) =>
         o.Sources <= 1 ? null : new IPAddress(new byte[] { 127, 0, 0, (byte)(2 + (index % o.Sources)) });
 
-    public static async Task<Socket> ConnectAsync(Options o, IPAddress? source, byte[] request, CancellationToken ct)
+    public static async Task<Socket> ConnectAsync(Options o, IPAddress? source, byte[] request, CancellationToken ct, int? port = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -36,7 +36,7 @@ internal static class Net
                 socket.SetRawSocketOption(0, 24, BitConverter.GetBytes(1));
                 socket.Bind(new IPEndPoint(source, 0));
             }
-            await socket.ConnectAsync(new IPEndPoint(o.Host, o.Port), ct);
+            await socket.ConnectAsync(new IPEndPoint(o.Host, port ?? o.Port), ct);
             await socket.SendAsync(request, SocketFlags.None, ct);
             var buffer = new byte[1024];
             int length = 0;

@@ -10,6 +10,8 @@ internal sealed class Options
     public IPAddress Host { get; private set; } = IPAddress.Loopback;
     public int Port { get; private set; } = 9300;
     public int StatsPort { get; private set; } = 9399;
+    /// <summary>Broadcast across nodes: every other receiver connects to this port (a second node) instead of --port.</summary>
+    public int? OtherPort { get; private set; }
     public string Path { get; private set; } = "/echo";
     public int Connections { get; private set; } = 100;
     public int Receivers { get; private set; } = 100;
@@ -46,6 +48,7 @@ internal sealed class Options
                 case "--host": o.Host = IPAddress.Parse(Next()); break;
                 case "--port": o.Port = NextInt(); break;
                 case "--stats-port": o.StatsPort = NextInt(); break;
+                case "--other-port": o.OtherPort = NextInt(); break;
                 case "--path": o.Path = Next(); pathGiven = true; break;
                 case "-c": case "--connections": o.Connections = NextInt(); break;
                 case "--receivers": o.Receivers = NextInt(); break;
@@ -101,7 +104,8 @@ internal sealed class Options
                   sequence number and send time in its first 16 bytes. Receivers check order (no repeat, no going
                   back), count gaps (messages the server dropped), length and type of every message and the bytes of
                   a sample. Reports deliveries/s, messages/s (fully delivered), fan-out latency (send to the last
-                  receiver) and per-delivery latency.
+                  receiver) and per-delivery latency. --other-port P puts every other receiver on a second node at
+                  port P (the senders stay on --port): cross-node broadcast through a backplane.
           --summarize FILE   print the medians table of a results file (JSON lines with labels "scenario|server")
         Common: --host 127.0.0.1 --port 9300 --stats-port 9399 --path /echo --label TEXT --sample-every 64
         --sources N spreads connections over the source addresses 127.0.0.2 .. 127.0.0.(N+1) when N > 1.

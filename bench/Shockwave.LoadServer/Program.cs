@@ -5,7 +5,8 @@
 // /broadcast sends every message to every other /broadcast connection; it never negotiates compression.
 //
 //   Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener]
-//                        [--port 9300] [--stats-port 9399]
+//                        [--port 9300] [--stats-port 9399] [--redis host:port]
+// --redis puts /broadcast on the Redis backplane (bench/run-scaleout.sh runs two such servers).
 using System.Buffers;
 using System.Globalization;
 using System.Net;
@@ -15,6 +16,7 @@ using Shockwave.LoadServer;
 using Shockwave.Protocol.Compression;
 
 string stack = "shockwave";
+string? redis = null;
 bool deflate = false, raw = false;
 PerMessageDeflateCodec? codec = null; // the library's default unless --codec says otherwise
 int port = 9300, statsPort = 9399;
@@ -28,12 +30,13 @@ for (int i = 0; i < args.Length; i++)
         case "--raw-listener": raw = true; break;
         case "--port": port = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--stats-port": statsPort = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--redis": redis = args[++i]; break;
         default:
-            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener] [--port N] [--stats-port N]");
+            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener] [--port N] [--stats-port N] [--redis host:port]");
             return 2;
     }
 }
-if (stack is not ("shockwave" or "stock") || (raw && stack != "shockwave"))
+if (stack is not ("shockwave" or "stock") || (raw && stack != "shockwave") || (redis is not null && stack != "shockwave"))
 {
     Console.Error.WriteLine("--stack must be shockwave or stock; --raw-listener needs --stack shockwave");
     return 2;
@@ -59,7 +62,11 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 
 if (stack == "shockwave")
 {
-    builder.Services.AddWibeSocket();
+    var wibeSocket = builder.Services.AddWibeSocket();
+    if (redis is not null)
+    {
+        wibeSocket.AddRedisBackplane(redis, options => options.ChannelPrefix = "bench");
+    }
 }
 
 var app = builder.Build();
@@ -132,7 +139,7 @@ app.MapGet("/stats", (HttpContext context) =>
 });
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"load server: stack={stack} raw={raw} deflate={deflate} codec={codec?.ToString() ?? "default"} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
+    $"load server: stack={stack} raw={raw} redis={redis ?? "none"} deflate={deflate} codec={codec?.ToString() ?? "default"} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
 app.Run();
 return 0;
 

@@ -3,17 +3,24 @@
 // every other /broadcast connection through the library's broadcast API (framed once, each recipient within its send
 // budget). Any Origin is accepted, the peer's close code is echoed, and nothing is logged per message at the default
 // level. It drains on shutdown as shipped: SIGTERM closes connections with 1012 spread over 20 seconds.
+// With the connection string ConnectionStrings:Redis (environment ConnectionStrings__Redis) set, /broadcast spans every
+// Echo process on that Redis (docs/scale-out.md); without it, this process only.
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Shockwave;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddWibeSocket(options =>
+var wibeSocket = builder.Services.AddWibeSocket(options =>
 {
     // Wide enough for conformance suites: 16 MiB frames and messages, and 4 MiB sent in 64-byte fragments.
     options.MaxFramePayloadLength = 64 * 1024 * 1024;
     options.MaxMessageSize = 64 * 1024 * 1024;
     options.MaxFragmentsPerMessage = 1 << 20;
 });
+if (builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis)
+{
+    // Adds the wibesocket-backplane check to /health/ready: Degraded (still 200) while Redis is unreachable.
+    wibeSocket.AddRedisBackplane(redis, options => options.ChannelPrefix = "echo");
+}
 
 // Readiness turns unhealthy the moment a drain starts (SIGTERM); liveness watches the connection heartbeat.
 builder.Services.AddHealthChecks().AddWibeSocket();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Shockwave.Backplane;
 using Shockwave.Diagnostics;
 
 namespace Shockwave.Clients;
@@ -14,20 +15,24 @@ internal sealed class WibeSocketConnectionRegistry : IWibeSocketClientsProvider
     private readonly IWibeSocketUserIdProvider _userIds;
     private readonly WibeSocketMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly WibeSocketScaleOut? _scaleOut;
 
-    public WibeSocketConnectionRegistry(IWibeSocketUserIdProvider userIds, WibeSocketMetrics metrics, ILoggerFactory loggerFactory)
+    public WibeSocketConnectionRegistry(IWibeSocketUserIdProvider userIds, WibeSocketMetrics metrics, ILoggerFactory loggerFactory, WibeSocketScaleOut? scaleOut = null)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _userIds = userIds;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Shockwave.WibeSocket");
+        _scaleOut = scaleOut;
     }
 
     /// <summary>Every endpoint's audience (the drain closes them all).</summary>
     public ICollection<EndpointConnections> Endpoints => _endpoints.Values;
 
     public EndpointConnections For(object key) =>
-        _endpoints.GetOrAdd(key, static (key, registry) => new EndpointConnections(key is Type type ? type.Name : (string)key, registry._userIds, registry._metrics, registry._logger), this);
+        _endpoints.GetOrAdd(key, static (key, registry) => key is Type type
+            ? new EndpointConnections(type.Name, type.FullName ?? type.Name, registry._userIds, registry._metrics, registry._logger, registry._scaleOut)
+            : new EndpointConnections((string)key, (string)key, registry._userIds, registry._metrics, registry._logger, registry._scaleOut), this);
 
     public IWibeSocketClients GetClients(string pattern)
     {

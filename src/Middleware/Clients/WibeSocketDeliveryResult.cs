@@ -14,9 +14,18 @@ public readonly record struct WibeSocketDeliveryResult(int Queued, int Dropped, 
     /// <summary>How many recipients the audience had on this node.</summary>
     public int Recipients => Queued + Dropped + Closed + Skipped;
 
-    /// <summary>Adds two results (an audience split across sends).</summary>
+    /// <summary>
+    /// What happened to the part of the audience on other nodes: <see cref="WibeSocketRemoteDelivery.None"/> without a
+    /// backplane (or when the audience is known to be local only), else whether the broker took the message.
+    /// </summary>
+    public WibeSocketRemoteDelivery Remote { get; init; }
+
+    /// <summary>Adds two results (an audience split across sends); the remote part is the worse of the two.</summary>
     public static WibeSocketDeliveryResult operator +(WibeSocketDeliveryResult left, WibeSocketDeliveryResult right) =>
-        new(left.Queued + right.Queued, left.Dropped + right.Dropped, left.Closed + right.Closed, left.Skipped + right.Skipped);
+        new(left.Queued + right.Queued, left.Dropped + right.Dropped, left.Closed + right.Closed, left.Skipped + right.Skipped)
+        {
+            Remote = (WibeSocketRemoteDelivery)Math.Max((int)left.Remote, (int)right.Remote),
+        };
 
     /// <summary>Adds two results; the named alternative to <c>+</c>.</summary>
     public static WibeSocketDeliveryResult Add(WibeSocketDeliveryResult left, WibeSocketDeliveryResult right) => left + right;
@@ -33,4 +42,17 @@ public enum WibeSocketSlowConsumerPolicy
 
     /// <summary>Drop the message for that connection only, and keep it open: for feeds where the latest value wins.</summary>
     Drop,
+}
+
+/// <summary>What a send did beyond this node (scale-out through a backplane).</summary>
+public enum WibeSocketRemoteDelivery
+{
+    /// <summary>Nothing had to leave this node: no backplane, or a recipient known to be here.</summary>
+    None,
+
+    /// <summary>The broker took the message for the other nodes (at most once from there on; see the backplane docs).</summary>
+    Published,
+
+    /// <summary>The broker could not be reached in time: other nodes' recipients miss this message (logged and counted).</summary>
+    NotDelivered,
 }

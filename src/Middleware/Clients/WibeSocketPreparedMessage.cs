@@ -61,6 +61,16 @@ public sealed class WibeSocketPreparedMessage : IDisposable
     /// <summary>The payload's length in bytes, before any compression.</summary>
     public int PayloadLength { get; }
 
+    /// <summary>The payload as framed (what a backplane publishes); valid until this message is disposed.</summary>
+    internal ReadOnlySpan<byte> Payload
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return _plain.Bytes[_headerLength..];
+        }
+    }
+
     /// <summary>Frames <paramref name="payload"/> (copied) as one message of <paramref name="type"/>.</summary>
     /// <exception cref="ArgumentException">Text that is not valid UTF-8.</exception>
     public static WibeSocketPreparedMessage Create(ReadOnlySpan<byte> payload, WibeSocketMessageType type)

@@ -18,9 +18,10 @@ public static class WibeSocketServiceCollectionExtensions
 
     /// <summary>
     /// Adds WibeSocket: options bound from the <c>WibeSocket</c> configuration section, then <paramref name="configure"/>,
-    /// validated at startup; the shared runtime (heartbeat, metrics, logging).
+    /// validated at startup; the shared runtime (heartbeat, metrics, logging). Chain a backplane on what it returns
+    /// (<c>.AddRedisBackplane(...)</c>) to scale out across nodes.
     /// </summary>
-    public static IServiceCollection AddWibeSocket(this IServiceCollection services, Action<WibeSocketOptions>? configure = null)
+    public static IWibeSocketBuilder AddWibeSocket(this IServiceCollection services, Action<WibeSocketOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = services.AddOptions<WibeSocketOptions>().BindConfiguration(ConfigurationSectionName).ValidateOnStart();
@@ -57,7 +58,7 @@ public static class WibeSocketServiceCollectionExtensions
         services.TryAddSingleton<WibeSocketConnectionRegistry>();
         services.TryAddSingleton<IWibeSocketClientsProvider>(sp => sp.GetRequiredService<WibeSocketConnectionRegistry>());
         services.TryAddSingleton(typeof(IWibeSocketClients<>), typeof(WibeSocketClients<>));
-        return services;
+        return new WibeSocketBuilder(services);
     }
 }
 

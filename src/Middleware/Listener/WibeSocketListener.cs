@@ -103,7 +103,7 @@ internal sealed class WibeSocketListener
         var setup = new ConnectionSetup
         {
             Transport = connection.Transport,
-            ConnectionId = connection.ConnectionId,
+            ConnectionId = accepted.Endpoint.Connections.NewConnectionId(connection.ConnectionId),
             Limits = accepted.Options.ToConnectionLimits(),
             Runtime = _runtime,
             TransportName = TransportNames.RawListener,

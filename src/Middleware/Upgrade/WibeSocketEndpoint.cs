@@ -272,7 +272,7 @@ internal sealed class WibeSocketEndpoint
         {
             Transport = transport,
             // Kestrel's trace identifier is "<connection id>:<request number>": unique, and already allocated.
-            ConnectionId = context.TraceIdentifier,
+            ConnectionId = Connections.NewConnectionId(context.TraceIdentifier),
             Limits = options.ToConnectionLimits(),
             Runtime = runtime,
             TransportName = raw ? TransportNames.KestrelTransport : TransportNames.UpgradeStream,

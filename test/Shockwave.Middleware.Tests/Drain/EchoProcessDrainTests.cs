@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using Shockwave.Middleware.Tests.Support;
+using Shockwave.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Shockwave.Middleware.Tests.Drain;
@@ -13,7 +14,7 @@ namespace Shockwave.Middleware.Tests.Drain;
 /// samples/Echo as shipped, in its own process, stopped the way Kubernetes stops a pod: SIGTERM while 200 clients talk
 /// to it. Each client sends a message and waits for its echo (the server's acknowledgement) before the next.
 /// </summary>
-public sealed partial class EchoProcessDrainTests(ITestOutputHelper output)
+public sealed class EchoProcessDrainTests(ITestOutputHelper output)
 {
     private const int Clients = 200;
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(20); // the sample's default drain window
@@ -119,107 +120,5 @@ public sealed partial class EchoProcessDrainTests(ITestOutputHelper output)
         {
             return new Outcome(acknowledged, socket.CloseStatus, clock.Elapsed, ex.GetType().Name + ": " + ex.Message);
         }
-    }
-
-    /// <summary>The sample's build output run with <c>dotnet Echo.dll</c> on a free port, as a user runs it.</summary>
-    private sealed partial class EchoProcess : IDisposable
-    {
-        private readonly Process _process;
-        private readonly ConcurrentQueue<string> _output = new();
-
-        private EchoProcess(Process process, int port)
-        {
-            _process = process;
-            Port = port;
-        }
-
-        public int Port { get; }
-
-        public Uri BaseUri => new($"http://127.0.0.1:{Port}/");
-
-        public static async Task<EchoProcess> StartAsync()
-        {
-            // The test runs from test/<project>/bin/<Configuration>/<tfm>/; the sample builds beside it.
-            var testDirectory = new DirectoryInfo(AppContext.BaseDirectory);
-            string tfm = testDirectory.Name;
-            string configuration = testDirectory.Parent!.Name;
-            var root = testDirectory;
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Shockwave.sln")))
-            {
-                root = root.Parent;
-            }
-
-            string directory = Path.Combine(root!.FullName, "samples", "Echo", "bin", configuration, tfm);
-            var start = new ProcessStartInfo("dotnet", [Path.Combine(directory, "Echo.dll"), "--urls", "http://127.0.0.1:0"])
-            {
-                WorkingDirectory = directory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-            var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var lines = new ConcurrentQueue<string>();
-            process.OutputDataReceived += (_, e) =>
-            {
-                if (e.Data is null)
-                {
-                    return;
-                }
-
-                lines.Enqueue(e.Data);
-                if (ListeningOn().Match(e.Data) is { Success: true } match)
-                {
-                    listening.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-                }
-            };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lines.Enqueue(e.Data); } };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            try
-            {
-                int port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-                var echo = new EchoProcess(process, port);
-                foreach (var line in lines)
-                {
-                    echo._output.Enqueue(line);
-                }
-
-                return echo;
-            }
-            catch (TimeoutException)
-            {
-                process.Kill();
-                throw new InvalidOperationException("samples/Echo did not start: " + string.Join(Environment.NewLine, lines));
-            }
-        }
-
-        /// <summary>What Kubernetes sends first: SIGTERM.</summary>
-        public void Terminate()
-        {
-            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
-            kill.WaitForExit();
-        }
-
-        public async Task<int> WaitForExitAsync(TimeSpan timeout)
-        {
-            using var cts = new CancellationTokenSource(timeout);
-            await _process.WaitForExitAsync(cts.Token);
-            return _process.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-
-            _process.Dispose();
-        }
-
-        [GeneratedRegex(@"Now listening on: http://127\.0\.0\.1:(\d+)")]
-        private static partial Regex ListeningOn();
     }
 }
