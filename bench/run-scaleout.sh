@@ -81,7 +81,7 @@ for rep in $(seq "$reps"); do
   echo "repetition $rep of $reps done" >&2
 done
 
-echo "Cross-node broadcast, 64 B binary, 1 sender x 4 in flight, $per_node receivers per node; medians of $reps runs."
+echo "Cross-node broadcast, 64 B binary, 1 sender x $in_flight in flight, $per_node receivers per node; medians of $reps runs."
 python3 - "$results" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip() and l.strip() != '{}']
