@@ -24,7 +24,10 @@ public sealed class WibeSocketOptions
     public long MaxFramePayloadLength
     {
         get => _maxFramePayloadLength ?? Math.Min(FrameReaderOptions.DefaultMaxFramePayloadLength, MaxMessageSize);
-        set => _maxFramePayloadLength = value;
+        // The configuration binder writes back what it read from every property of a bound section, keys present or
+        // not: writing the value it follows would pin it, and a later MaxMessageSize in code would then fail
+        // validation. Setting the value it already has leaves it following.
+        set => _maxFramePayloadLength = _maxFramePayloadLength is null && value == MaxFramePayloadLength ? null : value;
     }
 
     /// <summary>True when <see cref="MaxFramePayloadLength"/> was set rather than following the message limit.</summary>

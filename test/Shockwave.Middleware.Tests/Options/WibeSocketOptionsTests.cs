@@ -17,6 +17,16 @@ public sealed class WibeSocketOptionsTests
     }
 
     [Fact]
+    public void BindingAnyOtherSetting_KeepsTheFrameLimitFollowingTheMessageLimit()
+    {
+        // Regression: with any WibeSocket setting in configuration, lowering MaxMessageSize in code failed at start
+        // ("MaxFramePayloadLength (16777216) above MaxMessageSize (65536)").
+        var options = Resolve(o => o.MaxMessageSize = 64 * 1024, new Dictionary<string, string?> { ["WibeSocket:Drain:Window"] = "00:00:05" });
+        Assert.Equal(TimeSpan.FromSeconds(5), options.Drain.Window);
+        Assert.Equal(64 * 1024, options.MaxFramePayloadLength);
+    }
+
+    [Fact]
     public void Defaults_ComeFromTheProtocolCore()
     {
         var options = new WibeSocketOptions();
@@ -62,10 +72,10 @@ public sealed class WibeSocketOptionsTests
         Assert.Equal(512, set.MaxFramePayloadLength);
     }
 
-    private static WibeSocketOptions Resolve(Action<WibeSocketOptions> configure)
+    private static WibeSocketOptions Resolve(Action<WibeSocketOptions> configure, Dictionary<string, string?>? settings = null)
     {
         var services = new ServiceCollection().AddLogging();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings ?? []).Build());
         services.AddWibeSocket(configure);
         using var provider = services.BuildServiceProvider();
         return provider.GetRequiredService<IOptions<WibeSocketOptions>>().Value;
