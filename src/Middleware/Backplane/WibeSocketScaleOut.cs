@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
@@ -320,7 +321,7 @@ internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBa
     private void RaiseGap(WibeSocketBackplaneGap gap)
     {
         _metrics.Gap(gap.Reason);
-        Log.Gap(_logger, gap.Reason, gap.Scope, gap.Endpoint, gap.Key, gap.SenderNodeId, gap.MissedMessages);
+        Log.Gap(_logger, gap.Reason, gap.Endpoint ?? "(all)", gap.Scope, gap.Key ?? "", gap.SenderNodeId ?? "(any)", gap.MissedMessages?.ToString(CultureInfo.InvariantCulture) ?? "unknown");
         if (_options.OnGap is { } onGap)
         {
             _ = InvokeAsync(onGap, gap);

@@ -30,8 +30,8 @@ internal static partial class Log
     [LoggerMessage(207, LogLevel.Warning, "WibeSocket backplane: subscribing to or leaving {Channel} failed ({Error}); retrying.", EventName = "BackplaneSubscriptionFailed")]
     public static partial void SubscriptionFailed(ILogger logger, string channel, string error);
 
-    [LoggerMessage(208, LogLevel.Warning, "WibeSocket backplane gap: {Reason} for {Scope} {Endpoint} {Key} from node {SenderNodeId}, {Missed} messages missed.", EventName = "BackplaneGap")]
-    public static partial void Gap(ILogger logger, WibeSocketBackplaneGapReason reason, WibeSocketBackplaneGapScope scope, string? endpoint, string? key, string? senderNodeId, long? missed);
+    [LoggerMessage(208, LogLevel.Warning, "WibeSocket backplane gap: {Reason} on endpoint {Endpoint}, {Scope} '{Key}', from node {SenderNodeId}: {Missed} messages missed.", EventName = "BackplaneGap")]
+    public static partial void Gap(ILogger logger, WibeSocketBackplaneGapReason reason, string endpoint, WibeSocketBackplaneGapScope scope, string key, string senderNodeId, string missed);
 
     [LoggerMessage(209, LogLevel.Error, "WibeSocket backplane: the OnGap callback failed.", EventName = "BackplaneGapCallbackFailed")]
     public static partial void GapCallbackFailed(ILogger logger, Exception exception);
