@@ -117,6 +117,20 @@ public sealed class CrossNodeAddressingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AJoinReturnsOnceItsNodeListens_SoASendFromAnotherNodeRightAfterItArrives()
+    {
+        // Regression: the first local member's join returned before this node had subscribed to the group's channel,
+        // so a send from another node right after the join was lost on it, unreported.
+        for (int i = 0; i < 20; i++)
+        {
+            string group = $"fresh-{i}";
+            await _a.Clients.AddToGroupAsync(_a2.Id, group);
+            await _b.Clients.SendToGroupAsync(group, group);
+            Assert.Equal(group, await _a2.ReceiveAsync());
+        }
+    }
+
+    [Fact]
     public async Task ANodeThatDies_RemovesNothingItDidNotOwn()
     {
         foreach (var member in new[] { _a1, _b1, _c1 })

@@ -31,7 +31,7 @@ internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBa
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, EndpointConnections> _endpoints = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, SenderSequences> _wanted = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ChannelState> _wanted = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StrongBox<long>> _published = new(StringComparer.Ordinal);
     private readonly Channel<string> _changes = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
@@ -78,19 +78,42 @@ internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBa
         return dot > 0 ? connectionId[..dot] : null;
     }
 
-    /// <summary>Records whether this node needs a channel (it has local recipients on it); the worker makes it so.</summary>
-    public void Want(string channel, bool wanted)
+    /// <summary>
+    /// Records whether this node needs a channel (it has local recipients on it); the worker makes it so. Returns, for a
+    /// wanted channel, the task that completes once this node listens on it.
+    /// </summary>
+    public Task Want(string channel, bool wanted)
     {
-        if (wanted)
-        {
-            _wanted.TryAdd(channel, new SenderSequences());
-        }
-        else
+        var state = wanted ? _wanted.GetOrAdd(channel, static _ => new ChannelState()) : null;
+        if (!wanted)
         {
             _wanted.TryRemove(channel, out _);
         }
 
         _changes.Writer.TryWrite(channel);
+        return state?.Subscribed ?? Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Waits until this node listens on a channel it just started to want, so a member that joined hears what other
+    /// nodes send right after the join. Bounded by <see cref="WibeSocketBackplaneOptions.PublishTimeout"/>, and not at
+    /// all while the broker is unreachable: a join never waits on an outage.
+    /// </summary>
+    public async ValueTask WaitUntilListeningAsync(Task subscribed, CancellationToken cancellationToken)
+    {
+        if (subscribed.IsCompleted || !_transport.IsConnected)
+        {
+            return;
+        }
+
+        try
+        {
+            await subscribed.WaitAsync(_options.PublishTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The subscription is still being made (and retried); the join itself is done.
+        }
     }
 
     /// <summary>Refuses a message too large to publish, before anything of the send happens.</summary>
@@ -292,6 +315,10 @@ internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBa
                 if (wanted)
                 {
                     await _transport.SubscribeAsync(channel, stopping).ConfigureAwait(false);
+                    if (_wanted.TryGetValue(channel, out var state))
+                    {
+                        state.MarkSubscribed();
+                    }
                 }
                 else
                 {
@@ -354,10 +381,15 @@ internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBa
         _ => null,
     };
 
-    /// <summary>The last sequence number seen from each sender on one channel.</summary>
-    private sealed class SenderSequences
+    /// <summary>A channel this node wants: whether it listens yet, and the last sequence number seen from each sender.</summary>
+    private sealed class ChannelState
     {
         private readonly Dictionary<string, long> _last = new(StringComparer.Ordinal);
+        private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Subscribed => _subscribed.Task;
+
+        public void MarkSubscribed() => _subscribed.TrySetResult();
 
         /// <summary>How many messages from <paramref name="sender"/> were skipped before this one (0 for the first one seen).</summary>
         public long Observe(string sender, long sequence)

@@ -60,7 +60,7 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
         {
             if (_all.IsEmpty)
             {
-                Subscribe(EnvelopeKind.All, string.Empty, true);
+                _ = Subscribe(EnvelopeKind.All, string.Empty, true);
             }
 
             _all[connection.ConnectionId] = connection;
@@ -78,7 +78,7 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
         {
             if (_all.TryRemove(new KeyValuePair<string, WibeSocketConnection>(connection.ConnectionId, connection)) && _all.IsEmpty)
             {
-                Subscribe(EnvelopeKind.All, string.Empty, false);
+                _ = Subscribe(EnvelopeKind.All, string.Empty, false);
             }
 
             if (connection.HostState is not ConnectionMembership membership)
@@ -167,8 +167,10 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
             return ChangeGroupElsewhereAsync(EnvelopeKind.AddToGroup, owner, connectionId, group, cancellationToken);
         }
 
-        AddToGroupHere(connectionId, group);
-        return ValueTask.CompletedTask;
+        // The first member of a group here makes this node listen on the group's channel; the join returns once it
+        // does, so what another node sends to the group right after the join reaches the new member.
+        var listening = AddToGroupHere(connectionId, group);
+        return listening is null || listening.IsCompleted ? ValueTask.CompletedTask : _scaleOut!.WaitUntilListeningAsync(listening, cancellationToken);
     }
 
     public ValueTask RemoveFromGroupAsync(string connectionId, string group, CancellationToken cancellationToken = default)
@@ -190,7 +192,7 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
         switch (envelope.Kind)
         {
             case EnvelopeKind.AddToGroup:
-                AddToGroupHere(First(envelope.ConnectionIds), envelope.Target);
+                _ = AddToGroupHere(First(envelope.ConnectionIds), envelope.Target);
                 return;
             case EnvelopeKind.RemoveFromGroup:
                 RemoveFromGroupHere(First(envelope.ConnectionIds), envelope.Target);
@@ -250,7 +252,8 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
         }
     }
 
-    private void AddToGroupHere(string connectionId, string group)
+    /// <summary>Adds a local connection to a group; returns the subscription to wait for when the group is new here.</summary>
+    private Task? AddToGroupHere(string connectionId, string group)
     {
         WibeSocketGroups.ThrowIfInvalidName(group);
         lock (_membership)
@@ -260,14 +263,13 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
             if (!_all.TryGetValue(connectionId, out var connection))
             {
                 Log.UnknownAudience(_logger, Name, "connection", connectionId);
-                return;
+                return null;
             }
 
             var membership = Membership(connection);
-            if ((membership.Groups ??= new HashSet<string>(StringComparer.Ordinal)).Add(group))
-            {
-                AddTo(_groups, EnvelopeKind.Group, group, connection);
-            }
+            return (membership.Groups ??= new HashSet<string>(StringComparer.Ordinal)).Add(group)
+                ? AddTo(_groups, EnvelopeKind.Group, group, connection)
+                : null;
         }
     }
 
@@ -294,16 +296,21 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
     private static ConnectionMembership Membership(WibeSocketConnection connection) =>
         connection.HostState as ConnectionMembership ?? (ConnectionMembership)(connection.HostState = new ConnectionMembership());
 
-    /// <summary>Under the membership lock: adds to a user's or group's set, subscribing to its channel when it is new here.</summary>
-    private void AddTo(ConcurrentDictionary<string, ConnectionSet> sets, EnvelopeKind kind, string key, WibeSocketConnection connection)
+    /// <summary>
+    /// Under the membership lock: adds to a user's or group's set, subscribing to its channel when it is new here; returns
+    /// that subscription (null when there is nothing to wait for).
+    /// </summary>
+    private Task? AddTo(ConcurrentDictionary<string, ConnectionSet> sets, EnvelopeKind kind, string key, WibeSocketConnection connection)
     {
+        Task? subscribed = null;
         if (!sets.TryGetValue(key, out var set))
         {
             set = sets[key] = new ConnectionSet();
-            Subscribe(kind, key, true);
+            subscribed = Subscribe(kind, key, true);
         }
 
         set.Add(connection);
+        return subscribed;
     }
 
     /// <summary>Under the membership lock: nobody adds to this set between the removal and the emptiness check.</summary>
@@ -312,12 +319,12 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
         if (sets.TryGetValue(key, out var set) && set.Remove(connection) && set.IsEmpty)
         {
             sets.TryRemove(new KeyValuePair<string, ConnectionSet>(key, set));
-            Subscribe(kind, key, false);
+            _ = Subscribe(kind, key, false);
         }
     }
 
     /// <summary>A node listens on an audience's channel only while it has a member of it (SignalR's Redis topology).</summary>
-    private void Subscribe(EnvelopeKind kind, string key, bool wanted) => _scaleOut?.Want(_scaleOut.ChannelFor(this, kind, key), wanted);
+    private Task? Subscribe(EnvelopeKind kind, string key, bool wanted) => _scaleOut?.Want(_scaleOut.ChannelFor(this, kind, key), wanted);
 
     private static bool Contains(IReadOnlyCollection<string> ids, string id)
     {
