@@ -6,6 +6,9 @@
 //
 //   Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener]
 //                        [--port 9300] [--stats-port 9399] [--redis host:port]
+//                        [--no-wait-for-data] [--io-queues N] [--inline-scheduling]
+// The last three are Kestrel's socket transport knobs (SocketTransportOptions), the same for both stacks; run-knobs.sh
+// measures them. --inline-scheduling is meant with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 in the environment.
 // --redis puts /broadcast on the Redis backplane (bench/run-scaleout.sh runs two such servers).
 using System.Buffers;
 using System.Globalization;
@@ -17,6 +20,8 @@ using Shockwave.Protocol.Compression;
 
 string stack = "shockwave";
 string? redis = null;
+bool noWaitForData = false, inlineScheduling = false;
+int? ioQueues = null;
 bool deflate = false, raw = false;
 PerMessageDeflateCodec? codec = null; // the library's default unless --codec says otherwise
 int port = 9300, statsPort = 9399;
@@ -31,8 +36,11 @@ for (int i = 0; i < args.Length; i++)
         case "--port": port = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--stats-port": statsPort = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--redis": redis = args[++i]; break;
+        case "--no-wait-for-data": noWaitForData = true; break;
+        case "--io-queues": ioQueues = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--inline-scheduling": inlineScheduling = true; break;
         default:
-            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener] [--port N] [--stats-port N] [--redis host:port]");
+            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener] [--port N] [--stats-port N] [--redis host:port] [--no-wait-for-data] [--io-queues N] [--inline-scheduling]");
             return 2;
     }
 }
@@ -44,6 +52,15 @@ if (stack is not ("shockwave" or "stock") || (raw && stack != "shockwave") || (r
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
+builder.WebHost.UseSockets(sockets =>
+{
+    sockets.WaitForDataBeforeAllocatingBuffer = !noWaitForData;
+    sockets.UnsafePreferInlineScheduling = inlineScheduling;
+    if (ioQueues is { } queues)
+    {
+        sockets.IOQueueCount = queues;
+    }
+});
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     kestrel.AddServerHeader = false;
@@ -139,7 +156,7 @@ app.MapGet("/stats", (HttpContext context) =>
 });
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"load server: stack={stack} raw={raw} redis={redis ?? "none"} deflate={deflate} codec={codec?.ToString() ?? "default"} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
+    $"load server: stack={stack} raw={raw} redis={redis ?? "none"} waitForData={!noWaitForData} ioQueues={ioQueues?.ToString(CultureInfo.InvariantCulture) ?? "default"} inline={inlineScheduling} deflate={deflate} codec={codec?.ToString() ?? "default"} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
 app.Run();
 return 0;
 
