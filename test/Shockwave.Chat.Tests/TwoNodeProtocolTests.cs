@@ -117,7 +117,7 @@ public sealed class TwoNodeProtocolTests(ChatCluster cluster) : IClassFixture<Ch
         await sender.SendAsync(new { type = "dm", to = user, text = "to every tab" });
         foreach (var tab in new[] { tabOnA, tabOnB })
         {
-            var direct = await tab.ExpectAsync("dm");
+            var direct = await tab.ExpectAsync("direct");
             Assert.Equal(("dm-sender", "to every tab"), (direct.GetProperty("from").GetString(), direct.GetProperty("text").GetString()));
         }
     }
