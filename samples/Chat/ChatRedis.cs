@@ -17,6 +17,7 @@ internal sealed partial class ChatRedis : IAsyncDisposable
     private readonly Task<ConnectionMultiplexer> _connecting;
     private readonly ILogger<ChatRedis> _logger;
     private int _failing;
+    private long _failures;
 
     public ChatRedis(string connectionString, string prefix, ILogger<ChatRedis> logger)
     {
@@ -27,8 +28,14 @@ internal sealed partial class ChatRedis : IAsyncDisposable
         options.ClientName ??= "chat";
         Prefix = prefix;
         _logger = logger;
-        _connecting = ConnectionMultiplexer.ConnectAsync(options);
+        _connecting = ConnectAsync(options);
     }
+
+    /// <summary>
+    /// How many commands have failed, or connections to Redis were lost, since the start: a change means the shared
+    /// state may have missed changes, or been lost with a restarted Redis.
+    /// </summary>
+    public long Failures => Interlocked.Read(ref _failures);
 
     /// <summary>The start of every key: <c>Chat:RedisPrefix</c>, "chat" by default.</summary>
     public string Prefix { get; }
@@ -52,6 +59,7 @@ internal sealed partial class ChatRedis : IAsyncDisposable
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
+            Interlocked.Increment(ref _failures);
             if (Interlocked.Exchange(ref _failing, 1) == 0)
             {
                 Log.Failing(_logger, operation, e.Message);
@@ -59,6 +67,14 @@ internal sealed partial class ChatRedis : IAsyncDisposable
 
             return fallback();
         }
+    }
+
+    private async Task<ConnectionMultiplexer> ConnectAsync(ConfigurationOptions options)
+    {
+        var redis = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
+        // A lost connection counts as a failure even if no command failed: Redis may have come back empty.
+        redis.ConnectionFailed += (_, _) => Interlocked.Increment(ref _failures);
+        return redis;
     }
 
     public async ValueTask DisposeAsync()
@@ -170,7 +186,8 @@ internal sealed class RedisChatHistory(ChatRedis redis) : IChatHistory
 /// node and user, changed and read back in one script, so the list and its version (a per-room counter, never below
 /// the clock in microseconds) come from one atomic step. Each node keeps <c>{prefix}:node:{id}</c> alive (30 s, renewed
 /// every 10 s); entries of a node whose key expired (it crashed without saying goodbye) are dropped the next time the
-/// room changes. While Redis is unreachable, the answer is this node's own view, kept beside it in memory.
+/// room changes. While Redis is unreachable, the answer is this node's own view, kept beside it in memory, and
+/// <see cref="ChatNodeRenewal"/> writes that view back once Redis answers again.
 /// </summary>
 internal sealed class RedisChatPresence(ChatRedis redis, TimeProvider time) : IChatPresence
 {
@@ -180,11 +197,10 @@ internal sealed class RedisChatPresence(ChatRedis redis, TimeProvider time) : IC
     /// <summary>How often a node renews its key: every 10 seconds.</summary>
     public static readonly TimeSpan NodeRenewal = TimeSpan.FromSeconds(10);
 
-    // KEYS: members hash, version counter, this node's key. ARGV: op, connection id, node \n user, clock (us), node key
-    // prefix, node lifetime (s). Returns { version, users } (users with duplicates, one per connection).
-    private const string Script = """
-        redis.call('SET', KEYS[3], '1', 'EX', ARGV[6])
-        if ARGV[1] == 'join' then redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) else redis.call('HDEL', KEYS[1], ARGV[2]) end
+    // Both scripts end by reading the room back: the members of live nodes (a dead node's entries are deleted), and
+    // the room's next version, never below the clock (ARGV[2], microseconds). Returns { version, users } with one user
+    // per connection. ARGV[3] is the node key prefix, ARGV[4] the node lifetime in seconds.
+    private const string ReadBack = """
         local entries = redis.call('HGETALL', KEYS[1])
         local alive = {}
         local users = {}
@@ -193,22 +209,46 @@ internal sealed class RedisChatPresence(ChatRedis redis, TimeProvider time) : IC
           local separator = string.find(value, '\n', 1, true)
           if separator then
             local node = string.sub(value, 1, separator - 1)
-            if alive[node] == nil then alive[node] = redis.call('EXISTS', ARGV[5] .. node) == 1 end
+            if alive[node] == nil then alive[node] = redis.call('EXISTS', ARGV[3] .. node) == 1 end
             if alive[node] then table.insert(users, string.sub(value, separator + 1)) else redis.call('HDEL', KEYS[1], entries[i]) end
           else
             redis.call('HDEL', KEYS[1], entries[i])
           end
         end
         local version = redis.call('INCR', KEYS[2])
-        local now = tonumber(ARGV[4])
+        local now = tonumber(ARGV[2])
         if version < now then
-          redis.call('SET', KEYS[2], ARGV[4])
+          redis.call('SET', KEYS[2], ARGV[2])
           version = now
         end
         return { string.format('%.0f', version), users }
         """;
 
+    // KEYS: members hash, version counter, this node's key. ARGV[1]: 'join' or 'leave'; ARGV[5]: the connection id;
+    // ARGV[6]: node \n user.
+    private const string ChangeScript = """
+        redis.call('SET', KEYS[3], '1', 'EX', ARGV[4])
+        if ARGV[1] == 'join' then redis.call('HSET', KEYS[1], ARGV[5], ARGV[6]) else redis.call('HDEL', KEYS[1], ARGV[5]) end
+        """ + "\n" + ReadBack;
+
+    // Makes this node's entries in a room exactly its own view. KEYS as above. ARGV[1]: this node's id; from ARGV[5]:
+    // connection id, node \n user pairs.
+    private const string SyncScript = """
+        redis.call('SET', KEYS[3], '1', 'EX', ARGV[4])
+        local mine = {}
+        for i = 5, #ARGV, 2 do mine[ARGV[i]] = ARGV[i + 1] end
+        local prefix = ARGV[1] .. '\n'
+        local entries = redis.call('HGETALL', KEYS[1])
+        for i = 1, #entries, 2 do
+          if string.sub(entries[i + 1], 1, #prefix) == prefix and mine[entries[i]] == nil then redis.call('HDEL', KEYS[1], entries[i]) end
+        end
+        for connection, value in pairs(mine) do redis.call('HSET', KEYS[1], connection, value) end
+        """ + "\n" + ReadBack;
+
     private readonly InMemoryChatPresence _local = new(time);
+
+    // Rooms whose change reached only _local: written back by ResyncAsync even if this node has no one left in them.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _unsynced = new(StringComparer.Ordinal);
 
     /// <summary>This process's id in the member hashes.</summary>
     public string NodeId { get; } = Guid.NewGuid().ToString("N");
@@ -227,37 +267,106 @@ internal sealed class RedisChatPresence(ChatRedis redis, TimeProvider time) : IC
 
     private async ValueTask<ChatMembers> ChangeAsync(string op, string room, string connectionId, string user, CancellationToken cancellationToken)
     {
-        // This node's view, always kept: the answer while Redis is unreachable.
+        // This node's view, always kept: the answer while Redis is unreachable, and what is written back after.
         var local = op == "join"
             ? await _local.JoinAsync(room, connectionId, user, cancellationToken).ConfigureAwait(false)
             : await _local.LeaveAsync(room, connectionId, cancellationToken).ConfigureAwait(false);
-        long clock = time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
         return await redis.RunAsync(
             op,
-            async db =>
+            db => EvaluateAsync(db, ChangeScript, room, [op, connectionId, $"{NodeId}\n{user}"]),
+            () =>
             {
-                var result = (RedisResult[])(await db.ScriptEvaluateAsync(
-                    Script,
-                    [$"{redis.Prefix}:room:{room}:members", $"{redis.Prefix}:room:{room}:members:v", NodeKey],
-                    [op, connectionId, $"{NodeId}\n{user}", clock, $"{redis.Prefix}:node:", (long)NodeLifetime.TotalSeconds]).ConfigureAwait(false))!;
-                long version = long.Parse((string)result[0]!, System.Globalization.CultureInfo.InvariantCulture);
-                var users = ((RedisResult[])result[1]!).Select(u => (string)u!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-                return new ChatMembers(version, users);
+                _unsynced[room] = 0;
+                return local;
             },
-            () => local,
             cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes this node's own view of every room it has connections in back to Redis (after an outage, the shared
+    /// hashes may lack joins made during it, or have been lost with a restarted Redis); returns the rooms' new lists.
+    /// </summary>
+    public async ValueTask<List<(string Room, ChatMembers Members)>?> ResyncAsync(CancellationToken cancellationToken)
+    {
+        var rooms = _local.Rooms();
+        foreach (string room in _unsynced.Keys)
+        {
+            rooms.TryAdd(room, []);
+        }
+
+        var result = new List<(string, ChatMembers)>(rooms.Count);
+        foreach (var (room, connections) in rooms)
+        {
+            var arguments = new List<RedisValue>(4 + (connections.Length * 2)) { NodeId };
+            foreach (var (connection, user) in connections)
+            {
+                arguments.Add(connection);
+                arguments.Add($"{NodeId}\n{user}");
+            }
+
+            var members = await redis.RunAsync<ChatMembers?>("resync", async db => await EvaluateAsync(db, SyncScript, room, arguments), () => null, cancellationToken).ConfigureAwait(false);
+            if (members is null)
+            {
+                return null;
+            }
+
+            _unsynced.TryRemove(room, out _);
+            result.Add((room, members));
+        }
+
+        return result;
+    }
+
+    private async Task<ChatMembers> EvaluateAsync(IDatabase db, string script, string room, IReadOnlyList<RedisValue> arguments)
+    {
+        // ARGV[1] is the script's own; ARGV[2..4] are ReadBack's; the rest are the script's again.
+        RedisValue[] values = [arguments[0], time.GetUtcNow().ToUnixTimeMilliseconds() * 1000, $"{redis.Prefix}:node:", (long)NodeLifetime.TotalSeconds, .. arguments.Skip(1)];
+        var result = (RedisResult[])(await db.ScriptEvaluateAsync(
+            script,
+            [$"{redis.Prefix}:room:{room}:members", $"{redis.Prefix}:room:{room}:members:v", NodeKey],
+            values).ConfigureAwait(false))!;
+        long version = long.Parse((string)result[0]!, System.Globalization.CultureInfo.InvariantCulture);
+        var users = ((RedisResult[])result[1]!).Select(u => (string)u!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        return new ChatMembers(version, users);
     }
 }
 
-/// <summary>Renews this node's presence key every <see cref="RedisChatPresence.NodeRenewal"/>.</summary>
-internal sealed class ChatNodeRenewal(RedisChatPresence presence, TimeProvider time) : BackgroundService
+/// <summary>
+/// Renews this node's presence key every <see cref="RedisChatPresence.NodeRenewal"/>, and after any failed Redis
+/// command writes this node's view of its rooms back and sends the rooms their lists (at the first two renewals that
+/// succeed), so presence heals by itself within a renewal or two after Redis answers again, even a Redis restarted empty.
+/// </summary>
+internal sealed class ChatNodeRenewal(RedisChatPresence presence, ChatRedis redis, IWibeSocketClients<ChatHub> clients, TimeProvider time) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(RedisChatPresence.NodeRenewal, time);
+        long seen = redis.Failures;
+        int resyncs = 0;
         do
         {
-            await presence.RenewAsync(stoppingToken).ConfigureAwait(false);
+            long failures = redis.Failures;
+            if (failures != seen)
+            {
+                // Twice: the second, a renewal later, also reaches nodes whose backplane reconnected after this one.
+                seen = failures;
+                resyncs = 2;
+            }
+
+            if (!await presence.RenewAsync(stoppingToken).ConfigureAwait(false))
+            {
+                continue; // Counted as a failure: the next renewal that succeeds resyncs.
+            }
+
+            if (resyncs > 0 && await presence.ResyncAsync(stoppingToken).ConfigureAwait(false) is { } rooms)
+            {
+                resyncs--;
+                foreach (var (room, members) in rooms)
+                {
+                    using var update = ChatWire.Members(room, members);
+                    await clients.SendToGroupAsync(room, update, stoppingToken).ConfigureAwait(false);
+                }
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
