@@ -3,7 +3,7 @@
 # present. Interop tests use real third-party clients: Python's websockets (Debian's python3-websockets), Node's ws
 # and playwright-core (from npm, into test/interop/node_modules), and Debian's headless Chromium, which
 # playwright-core drives through its executable path: it never downloads a browser of its own. The backplane and chat
-# start Debian's redis-server themselves (a free port, a temporary directory) and stop it afterwards.
+# tests start Debian's redis-server themselves (a free port, a temporary directory) and stop it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
