@@ -2,8 +2,8 @@
 # Installs what the test suites need beyond the .NET SDK, on a fresh Debian machine. Idempotent: skips what is
 # present. Interop tests use real third-party clients: Python's websockets (Debian's python3-websockets), Node's ws
 # and playwright-core (from npm, into test/interop/node_modules), and Debian's headless Chromium, which
-# playwright-core drives through its executable path: it never downloads a browser of its own. The backplane tests
-# start Debian's redis-server themselves (a free port, a temporary directory) and stop it afterwards.
+# playwright-core drives through its executable path: it never downloads a browser of its own. The backplane and chat
+# tests start Debian's redis-server themselves (a free port, a temporary directory) and stop it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,34 +1,55 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
 namespace Shockwave.Samples.Chat;
 
-/// <summary>The chat's services: state (history and presence) and, when configured, OpenTelemetry export.</summary>
+/// <summary>The chat's services: state (history and presence, on one node or across nodes on Redis) and, when configured, OpenTelemetry export.</summary>
 public static class ChatServiceCollectionExtensions
 {
+    /// <summary>The configuration key of the Redis key and channel prefix: <c>Chat:RedisPrefix</c> ("chat" by default).</summary>
+    public const string RedisPrefixKey = "Chat:RedisPrefix";
+
+    /// <summary>The configuration key of a shared Data Protection key directory: <c>DataProtection:KeysPath</c>.</summary>
+    public const string KeysPathKey = "DataProtection:KeysPath";
+
     /// <summary>
     /// Registers the chat's state. With no configuration it is one node's: in-memory history and presence, and the
-    /// library's in-process delivery. Scale-out (a backplane for the sends, a shared <see cref="IChatHistory"/> and
-    /// <see cref="IChatPresence"/>) is registered here, from configuration, so <c>Program.cs</c> does not change.
+    /// library's in-process delivery. With <c>ConnectionStrings:Redis</c> set, every node on that Redis is one chat:
+    /// the library's Redis backplane carries the sends, and history (a Redis list per room) and presence (a Redis hash
+    /// per room) are shared. With <c>DataProtection:KeysPath</c> set, the cookie keys live in that directory, so a
+    /// sign-in cookie issued by one node is accepted by every node that shares it.
     /// </summary>
-    public static IServiceCollection AddChat(this IServiceCollection services, IConfiguration configuration)
+    public static IWibeSocketBuilder AddChat(this IWibeSocketBuilder wibeSocket, IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(wibeSocket);
         ArgumentNullException.ThrowIfNull(configuration);
-
-        // Scale-out goes here: with a Redis connection string, the library's Redis backplane and Redis-backed
-        // IChatHistory and IChatPresence. Until they exist, a configured Redis fails the start instead of silently
-        // running as one node whose history and presence other nodes would not see.
-        if (!string.IsNullOrEmpty(configuration.GetConnectionString("Redis")))
-        {
-            throw new InvalidOperationException("ConnectionStrings:Redis is set, but this chat sample has no Redis scale-out yet: it runs on one node only. Remove the setting.");
-        }
-
+        var services = wibeSocket.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ChatMetrics>();
+
+        if (configuration[KeysPathKey] is { Length: > 0 } keysPath)
+        {
+            services.AddDataProtection()
+                .PersistKeysToFileSystem(new DirectoryInfo(keysPath))
+                .SetApplicationName("Shockwave.Samples.Chat");
+        }
+
+        if (configuration.GetConnectionString("Redis") is { Length: > 0 } redis)
+        {
+            string prefix = configuration[RedisPrefixKey] is { Length: > 0 } configured ? configured : "chat";
+            wibeSocket.AddRedisBackplane(redis, options => options.ChannelPrefix = prefix);
+            services.TryAddSingleton(sp => new ChatRedis(redis, prefix, sp.GetRequiredService<ILogger<ChatRedis>>()));
+            services.TryAddSingleton<IChatHistory, RedisChatHistory>();
+            services.TryAddSingleton<RedisChatPresence>();
+            services.TryAddSingleton<IChatPresence>(sp => sp.GetRequiredService<RedisChatPresence>());
+            services.AddHostedService<ChatNodeRenewal>();
+        }
+
         services.TryAddSingleton<IChatHistory, InMemoryChatHistory>();
         services.TryAddSingleton<IChatPresence, InMemoryChatPresence>();
-        return services;
+        return wibeSocket;
     }
 
     /// <summary>

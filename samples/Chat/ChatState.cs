@@ -105,6 +105,15 @@ internal sealed class InMemoryChatPresence(TimeProvider time) : IChatPresence
         }
     }
 
+    /// <summary>Every room's connections and their users, copied.</summary>
+    internal Dictionary<string, KeyValuePair<string, string>[]> Rooms()
+    {
+        lock (_lock)
+        {
+            return _rooms.ToDictionary(room => room.Key, room => room.Value.ToArray(), StringComparer.Ordinal);
+        }
+    }
+
     // One version counter for all rooms: increasing per room too, which is all a page needs to drop a stale list.
     private ChatMembers Snapshot(Dictionary<string, string> connections) =>
         new(++_version, [.. connections.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]);

@@ -3,6 +3,7 @@
 // presence and the last 50 messages of a room come on join, and direct messages reach every tab of a user. The page at
 // / is plain HTML, CSS and JavaScript (wwwroot). The protocol is in docs/chat-protocol.md. Nothing is logged per
 // connection or message at the configured levels; SIGTERM drains connections with 1012, which the page reconnects from.
+// With ConnectionStrings:Redis set, every node on that Redis serves one chat (rooms, presence, history, direct messages).
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Shockwave;
@@ -22,7 +23,10 @@ builder.Services.AddWibeSocket(options =>
     // Presence and room messages go to many connections: one compressed frame for all (docs/chat-backend.md).
     options.Compression.Enabled = true;
     options.Compression.ServerNoContextTakeover = true;
-});
+})
+    // History and presence: in memory on one node; with ConnectionStrings:Redis, the Redis backplane and Redis-backed
+    // history and presence shared by every node (docs/chat-protocol.md, "Two nodes").
+    .AddChat(builder.Configuration);
 
 // Readiness turns unhealthy the moment a drain starts; liveness watches the connection heartbeat.
 builder.Services.AddHealthChecks().AddWibeSocket();
@@ -51,8 +55,6 @@ builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationSc
     });
 builder.Services.AddAuthorization();
 
-// History and presence: in memory on one node. Scale-out is registered inside AddChat, from configuration.
-builder.Services.AddChat(builder.Configuration);
 builder.Services.AddChatTelemetry(builder.Configuration);
 
 var app = builder.Build();

@@ -22,11 +22,13 @@ public sealed class ChatAppFactory : WebApplicationFactory<Program>
 
     private readonly UpgradeGate? _gate;
     private readonly IReadOnlyDictionary<string, string>? _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public ChatAppFactory(int port = 0, UpgradeGate? gate = null, IReadOnlyDictionary<string, string>? settings = null)
+    public ChatAppFactory(int port = 0, UpgradeGate? gate = null, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
     {
         _gate = gate;
         _settings = settings;
+        _services = services;
         UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
     }
 
@@ -51,6 +53,11 @@ public sealed class ChatAppFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings ?? new Dictionary<string, string>())
         {
             builder.UseSetting(key, value);
+        }
+
+        if (_services is { } configure)
+        {
+            builder.ConfigureServices(configure);
         }
 
         if (_gate is { } gate)

@@ -104,20 +104,20 @@ public sealed class ChatConnection : IAsyncDisposable
     }
 
     /// <summary>The next message, parsed; fails on a close or a timeout.</summary>
-    public async Task<JsonElement> ReceiveAsync()
+    public async Task<JsonElement> ReceiveAsync(TimeSpan? timeout = null)
     {
-        var (type, text) = await ReceiveRawAsync();
+        var (type, text) = await ReceiveRawAsync(timeout);
         Assert.True(type == WebSocketMessageType.Text, $"{User}: expected a text message, got {type} (close {Socket.CloseStatus} '{Socket.CloseStatusDescription}')");
         using var document = JsonDocument.Parse(text);
         return document.RootElement.Clone();
     }
 
     /// <summary>The next message of <paramref name="type"/>, skipping presence updates (which may come at any time) unless asked for.</summary>
-    public async Task<JsonElement> ExpectAsync(string type)
+    public async Task<JsonElement> ExpectAsync(string type, TimeSpan? timeout = null)
     {
         while (true)
         {
-            var message = await ReceiveAsync();
+            var message = await ReceiveAsync(timeout);
             string actual = message.GetProperty("type").GetString()!;
             if (actual == "members" && type != "members")
             {
@@ -160,9 +160,9 @@ public sealed class ChatConnection : IAsyncDisposable
         return joined;
     }
 
-    private async Task<(WebSocketMessageType Type, string Text)> ReceiveRawAsync()
+    private async Task<(WebSocketMessageType Type, string Text)> ReceiveRawAsync(TimeSpan? wait = null)
     {
-        using var timeout = new CancellationTokenSource(Timeout);
+        using var timeout = new CancellationTokenSource(wait ?? Timeout);
         int length = 0;
         while (true)
         {

@@ -364,14 +364,6 @@ public sealed class ChatProtocolTests(ChatServer server) : IClassFixture<ChatSer
     }
 
     [Fact]
-    public async Task RedisConfigured_FailsTheStart_UntilScaleOutExists()
-    {
-        await using var app = new ChatAppFactory(settings: new Dictionary<string, string> { ["ConnectionStrings:Redis"] = "127.0.0.1:6379" });
-        var failure = Assert.Throws<InvalidOperationException>(() => app.Start());
-        Assert.Contains("ConnectionStrings:Redis", failure.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task Page_IsServedAtRootWithTheTestHooks()
     {
         using var http = new HttpClient { BaseAddress = BaseUri };
