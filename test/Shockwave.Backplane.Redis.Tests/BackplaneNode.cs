@@ -45,11 +45,16 @@ public sealed class BackplaneNode : IAsyncDisposable
 
     public Uri HubUri => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("http", "ws", StringComparison.Ordinal) + "/hub");
 
-    public static async Task<BackplaneNode> StartAsync(string redis, string prefix, string nodeId, Action<WibeSocketBackplaneOptions>? configure = null, Func<IServiceProvider, IWibeSocketBackplaneTransport, IWibeSocketBackplaneTransport>? wrapTransport = null)
+    public static async Task<BackplaneNode> StartAsync(string redis, string prefix, string nodeId, Action<WibeSocketBackplaneOptions>? configure = null, Func<IServiceProvider, IWibeSocketBackplaneTransport, IWibeSocketBackplaneTransport>? wrapTransport = null, ILoggerProvider? logs = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         builder.Services.AddSingleton<IWibeSocketUserIdProvider, QueryUserIdProvider>();
         builder.Services.AddWibeSocket(o => o.Drain.Enabled = false).AddRedisBackplane(redis, o =>
         {
@@ -212,6 +217,36 @@ public sealed class TestClient : IAsyncDisposable
         finally
         {
             _received.Writer.TryComplete();
+        }
+    }
+}
+
+/// <summary>Keeps the event ids of every log entry at Warning or above.</summary>
+public sealed class WarningCollector : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<EventId> _warnings = new();
+
+    public IReadOnlyCollection<EventId> Warnings => _warnings;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(WarningCollector owner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                owner._warnings.Enqueue(eventId);
+            }
         }
     }
 }

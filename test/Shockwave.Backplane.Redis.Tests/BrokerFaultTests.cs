@@ -29,6 +29,21 @@ public sealed class BrokerFaultTests
     }
 
     [Fact]
+    public async Task SendsDuringAnOutage_LogOneWarning_NotOnePerMessage()
+    {
+        // Regression: every send while Redis was unreachable logged a warning of its own.
+        int port = RedisServer.FreePort();
+        var logs = new WarningCollector();
+        await using var node = await BackplaneNode.StartAsync($"127.0.0.1:{port},connectTimeout=500", "down", "node-a", logs: logs);
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Equal(WibeSocketRemoteDelivery.NotDelivered, (await node.Clients.SendToAllAsync("x")).Remote);
+        }
+
+        Assert.Equal(1, logs.Warnings.Count(e => e.Name == "BackplaneNotDelivered"));
+    }
+
+    [Fact]
     public async Task UnreachableStatus_IsConfigurable()
     {
         int port = RedisServer.FreePort();

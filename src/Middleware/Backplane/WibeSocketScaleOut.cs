@@ -37,6 +37,7 @@ internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBa
     private readonly CancellationTokenSource _stopping = new();
     private Task _worker = Task.CompletedTask;
     private int _connectionLost;
+    private int _notDeliveredLogged;
     private int _disposed;
 
     public WibeSocketScaleOut(IWibeSocketBackplaneTransport transport, IOptions<WibeSocketBackplaneOptions> options, BackplaneMetrics metrics, TimeProvider time, ILoggerFactory loggerFactory)
@@ -190,9 +191,15 @@ internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBa
         }
 
         _metrics.Published(published ? BackplaneMetrics.PublishedResult : BackplaneMetrics.NotDeliveredResult);
-        if (!published)
+
+        // One line per outage, not one per send: the metric counts every message; the line says when it started.
+        if (!published && Interlocked.Exchange(ref _notDeliveredLogged, 1) == 0)
         {
             Log.NotDelivered(_logger, channel);
+        }
+        else if (published && Volatile.Read(ref _notDeliveredLogged) != 0)
+        {
+            Interlocked.Exchange(ref _notDeliveredLogged, 0);
         }
 
         return published ? WibeSocketRemoteDelivery.Published : WibeSocketRemoteDelivery.NotDelivered;

@@ -9,7 +9,7 @@ internal static partial class Log
     [LoggerMessage(200, LogLevel.Information, "WibeSocket backplane starting: node {NodeId}, channel prefix '{Prefix}'.", EventName = "BackplaneStarting")]
     public static partial void Starting(ILogger logger, string nodeId, string prefix);
 
-    [LoggerMessage(201, LogLevel.Warning, "WibeSocket backplane: a message on {Channel} was not delivered to other nodes (broker unreachable or too slow); local recipients got it.", EventName = "BackplaneNotDelivered")]
+    [LoggerMessage(201, LogLevel.Warning, "WibeSocket backplane: a message on {Channel} was not delivered to other nodes (broker unreachable or too slow); local recipients got it. Until a publish succeeds again, such messages are counted (shockwave.backplane.published, result not_delivered), not logged.", EventName = "BackplaneNotDelivered")]
     public static partial void NotDelivered(ILogger logger, string channel);
 
     [LoggerMessage(202, LogLevel.Warning, "WibeSocket backplane: publishing on {Channel} failed: {Error}", EventName = "BackplanePublishFailed")]
