@@ -39,7 +39,11 @@ public sealed class WibeSocketClientConnection : WibeSocket, IAsyncDisposable
     /// <summary>The permessage-deflate parameters agreed with the server (RFC 7692), or null when messages go uncompressed.</summary>
     public PerMessageDeflateParameters? Compression { get; }
 
-    /// <summary>Completes when the connection has ended and its TCP connection is released.</summary>
+    /// <summary>
+    /// Completes when the connection has ended and its TCP connection is released: once it has closed or failed and the
+    /// caller has received the close (the messages queued before it are kept until then), or called
+    /// <see cref="CloseAsync"/>, <see cref="Abort"/> or <see cref="DisposeAsync"/>.
+    /// </summary>
     public Task Completion => _run;
 
     /// <inheritdoc/>
