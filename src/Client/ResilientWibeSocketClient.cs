@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using Shockwave.Protocol;
@@ -109,7 +110,8 @@ public sealed class ResilientWibeSocketClient : IAsyncDisposable
             connection = next;
         }
 
-        return default;
+        // Stopped before any connection was made.
+        return new WibeSocketMessage(WibeSocketMessageType.Close, ReadOnlySequence<byte>.Empty, null, 0);
     }
 
     /// <summary>Receives messages until the client stops for good.</summary>
@@ -118,7 +120,7 @@ public sealed class ResilientWibeSocketClient : IAsyncDisposable
         while (true)
         {
             var message = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
-            if (message.IsClose || message.Type == 0)
+            if (message.IsClose)
             {
                 yield break;
             }
@@ -241,8 +243,9 @@ public sealed class ResilientWibeSocketClient : IAsyncDisposable
 
                 continue;
             }
-            catch (OperationCanceledException)
+            catch (Exception) when (stop.IsCancellationRequested)
             {
+                // Closed or disposed while connecting: whatever the attempt threw, the client is stopping.
                 break;
             }
 

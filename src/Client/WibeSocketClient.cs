@@ -24,7 +24,7 @@ namespace Shockwave.Client;
 /// </remarks>
 public sealed class WibeSocketClient
 {
-    // Large enough that a 16 KiB message arrives in one read; 16 MiB messages need no more than the pipe's segments.
+    // Each read asks for at least this much room: a 16 KiB message arrives in two reads at most.
     private const int ReceiveBufferSize = 64 * 1024;
     private const int MinimumReadSize = 16 * 1024;
 
@@ -108,7 +108,18 @@ public sealed class WibeSocketClient
                     token).ConfigureAwait(false);
             }
 
-            input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReceiveBufferSize, minimumReadSize: MinimumReadSize, leaveOpen: true));
+            // The receive side is a Pipe filled by a loop of our own, as Kestrel's socket transport does, not a
+            // StreamPipeReader: the runtime wakes its read loop with CancelPendingRead each time a borrowed message is
+            // released, which on a StreamPipeReader cancels the socket read underneath (an exception per round trip).
+            // The pipe holds up to a whole message beyond the read-ahead budget: the runtime bounds what it buffers.
+            long pause = options.MaxMessageSize + options.MaxReadAheadBytes + ReceiveBufferSize;
+            var received = new Pipe(new PipeOptions(
+                pauseWriterThreshold: pause,
+                resumeWriterThreshold: pause / 2,
+                minimumSegmentSize: MinimumReadSize,
+                useSynchronizationContext: false));
+            input = received.Reader;
+            _ = ReceiveLoopAsync(stream, received.Writer);
             output = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
 
             Http1RequestWriter.WriteUpgradeRequest(output, request);
@@ -141,6 +152,38 @@ public sealed class WibeSocketClient
 
             socket?.Dispose();
         }
+    }
+
+    // Copies what arrives on the stream into the pipe until the peer closes, the stream fails, or the reader completes.
+    private static async Task ReceiveLoopAsync(Stream stream, PipeWriter writer)
+    {
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                var memory = writer.GetMemory(MinimumReadSize);
+                int read = await stream.ReadAsync(memory).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                writer.Advance(read);
+                var flush = await writer.FlushAsync().ConfigureAwait(false);
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException or InvalidOperationException)
+        {
+            // The connection was aborted or reset: the reader sees the failure as the end of the transport.
+            error = ex;
+        }
+
+        await writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
     // Reads the response head; the bytes after it (frames the server sent at once) stay in the reader for the runtime.
