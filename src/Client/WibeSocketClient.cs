@@ -30,6 +30,8 @@ public sealed class WibeSocketClient
 
     private static long s_connections;
 
+    private WibeSocketRuntime? _runtime;
+
     /// <summary>Creates a client that connects with <paramref name="options"/>.</summary>
     public WibeSocketClient(WibeSocketClientOptions options)
     {
@@ -42,8 +44,15 @@ public sealed class WibeSocketClient
 
     /// <summary>Connects to <paramref name="uri"/> with this client's <see cref="Options"/>.</summary>
     /// <inheritdoc cref="ConnectAsync(Uri, WibeSocketClientOptions?, CancellationToken)"/>
-    public Task<WibeSocketClientConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default) =>
-        ConnectAsync(uri, Options, cancellationToken);
+    /// <remarks>
+    /// The connections of one client share one heartbeat (keep-alive and close deadlines), logger and meters, made from
+    /// <see cref="Options"/> on the first connection.
+    /// </remarks>
+    public Task<WibeSocketClientConnection> ConnectAsync(Uri uri, CancellationToken cancellationToken = default)
+    {
+        var runtime = LazyInitializer.EnsureInitialized(ref _runtime, () => ClientRuntime.For(Options, out _));
+        return ConnectCoreAsync(uri, Options, runtime, cancellationToken);
+    }
 
     /// <summary>Connects to <paramref name="uri"/> (<c>ws://</c> or <c>wss://</c>) and returns the open connection.</summary>
     /// <exception cref="ArgumentException">The URI or a header in the options is invalid: no connection was attempted.</exception>
@@ -51,7 +60,10 @@ public sealed class WibeSocketClient
     /// <exception cref="TimeoutException">The connection and handshake took longer than <see cref="WibeSocketClientOptions.ConnectTimeout"/>.</exception>
     /// <exception cref="SocketException">The TCP connection could not be made (refused, unreachable, name not found).</exception>
     /// <exception cref="System.Security.Authentication.AuthenticationException">The TLS handshake failed (the certificate was refused).</exception>
-    public static async Task<WibeSocketClientConnection> ConnectAsync(Uri uri, WibeSocketClientOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<WibeSocketClientConnection> ConnectAsync(Uri uri, WibeSocketClientOptions? options = null, CancellationToken cancellationToken = default) =>
+        ConnectCoreAsync(uri, options, sharedRuntime: null, cancellationToken);
+
+    private static async Task<WibeSocketClientConnection> ConnectCoreAsync(Uri uri, WibeSocketClientOptions? options, WibeSocketRuntime? sharedRuntime, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(uri);
         options ??= new WibeSocketClientOptions();
@@ -132,7 +144,7 @@ public sealed class WibeSocketClient
                 throw new WibeSocketUpgradeException(uri, result, response);
             }
 
-            var connection = Start(uri, options, socket, stream, input, output, response, result);
+            var connection = Start(uri, options, sharedRuntime, socket, stream, input, output, response, result);
             socket = null;
             stream = null;
             return connection;
@@ -217,6 +229,7 @@ public sealed class WibeSocketClient
     private static WibeSocketClientConnection Start(
         Uri uri,
         WibeSocketClientOptions options,
+        WibeSocketRuntime? sharedRuntime,
         Socket socket,
         Stream stream,
         PipeReader input,
@@ -224,7 +237,8 @@ public sealed class WibeSocketClient
         Http1ResponseHead response,
         WebSocketResponseValidationResult result)
     {
-        var runtime = ClientRuntime.For(options, out bool ownsRuntime);
+        bool ownsRuntime = false;
+        var runtime = sharedRuntime ?? ClientRuntime.For(options, out ownsRuntime);
         var compressionOptions = result.PerMessageDeflate is null ? null : options.Compression with { };
         var setup = new ConnectionSetup
         {
