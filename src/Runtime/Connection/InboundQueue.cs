@@ -262,6 +262,16 @@ internal sealed class InboundQueue : ReceiveLease
 
             message = new WibeSocketMessage(next.Type, next.Payload, this, Generation);
             _metrics.MessageReceived(next.Type, next.Payload.Length);
+
+            // A loop waiting for the read-ahead to drain may go on once nothing is queued: the message now held counts
+            // against the budget only until the next one is queued. Waiting for its release instead would stall a
+            // receiver that holds one message larger than the budget and then closes: the peer's close would never be read.
+            if (_loopWaitsForDrain && _pending.Count == 0)
+            {
+                _loopWaitsForDrain = false;
+                _readAheadDrained!.Set();
+            }
+
             return true;
         }
 
