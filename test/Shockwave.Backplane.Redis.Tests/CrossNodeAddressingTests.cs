@@ -131,6 +131,23 @@ public sealed class CrossNodeAddressingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASendToAGroupThenARemoteRemove_ReachTheRemovedMemberInThatOrder()
+    {
+        // Regression: the remove travelled on the holding node's own channel and could overtake the group message on
+        // the group's channel there, so the member was removed before the message sent to it first arrived.
+        for (int i = 0; i < 20; i++)
+        {
+            string group = $"leaving-{i}";
+            await _b.Clients.AddToGroupAsync(_b2.Id, group);
+            await _c.Clients.AddToGroupAsync(_c1.Id, group);
+            await _c.Clients.SendToGroupAsync(group, group);
+            await _c.Clients.RemoveFromGroupAsync(_b2.Id, group);
+            Assert.Equal(group, await _b2.ReceiveAsync());
+            Assert.Equal(group, await _c1.ReceiveAsync());
+        }
+    }
+
+    [Fact]
     public async Task ANodeThatDies_RemovesNothingItDidNotOwn()
     {
         foreach (var member in new[] { _a1, _b1, _c1 })

@@ -18,8 +18,9 @@ namespace Shockwave.Backplane;
 /// </summary>
 /// <remarks>
 /// Channels (prefix <c>p</c>, endpoint <c>e</c>): <c>p:e:all</c> for broadcasts, <c>p:e:g:{group}</c> and
-/// <c>p:e:u:{user}</c> subscribed while the group or user has a connection here, and <c>p:n:{node}</c> for sends to one
-/// connection and group changes of connections this node holds. One publish per send, whatever the audience.
+/// <c>p:e:u:{user}</c> subscribed while the group or user has a connection here (a group's channel also carries removes,
+/// so they stay behind the messages sent before them), and <c>p:n:{node}</c> for sends to one connection and group adds
+/// of connections this node holds. One publish per send, whatever the audience.
 /// </remarks>
 internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBackplaneReceiver, IAsyncDisposable
 {
@@ -67,7 +68,7 @@ internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBa
     public string ChannelFor(EndpointConnections endpoint, EnvelopeKind kind, string key) => kind switch
     {
         EnvelopeKind.All or EnvelopeKind.AllExcept => $"{_options.ChannelPrefix}:{endpoint.ScaleOutName}:all",
-        EnvelopeKind.Group or EnvelopeKind.GroupExcept => $"{_options.ChannelPrefix}:{endpoint.ScaleOutName}:g:{key}",
+        EnvelopeKind.Group or EnvelopeKind.GroupExcept or EnvelopeKind.RemoveFromGroup => $"{_options.ChannelPrefix}:{endpoint.ScaleOutName}:g:{key}",
         EnvelopeKind.User => $"{_options.ChannelPrefix}:{endpoint.ScaleOutName}:u:{key}",
         _ => $"{_options.ChannelPrefix}:n:{key}",
     };
@@ -377,14 +378,14 @@ internal sealed partial class WibeSocketScaleOut : IHostedService, IWibeSocketBa
     private static WibeSocketBackplaneGapScope ScopeOf(EnvelopeKind kind) => kind switch
     {
         EnvelopeKind.All or EnvelopeKind.AllExcept => WibeSocketBackplaneGapScope.Endpoint,
-        EnvelopeKind.Group or EnvelopeKind.GroupExcept => WibeSocketBackplaneGapScope.Group,
+        EnvelopeKind.Group or EnvelopeKind.GroupExcept or EnvelopeKind.RemoveFromGroup => WibeSocketBackplaneGapScope.Group,
         EnvelopeKind.User => WibeSocketBackplaneGapScope.User,
         _ => WibeSocketBackplaneGapScope.Node,
     };
 
     private static string? KeyOf(in BackplaneEnvelope envelope) => envelope.Kind switch
     {
-        EnvelopeKind.Group or EnvelopeKind.GroupExcept or EnvelopeKind.User => envelope.Target,
+        EnvelopeKind.Group or EnvelopeKind.GroupExcept or EnvelopeKind.RemoveFromGroup or EnvelopeKind.User => envelope.Target,
         _ => null,
     };
 

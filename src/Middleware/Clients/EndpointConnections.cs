@@ -245,7 +245,10 @@ internal sealed class EndpointConnections : IWibeSocketClients, IConnectionObser
 
     private async ValueTask ChangeGroupElsewhereAsync(EnvelopeKind kind, string owner, string connectionId, string group, CancellationToken cancellationToken)
     {
-        string channel = _scaleOut!.ChannelFor(this, kind, owner);
+        // A remove travels on the group's channel, where the holding node listens while the member is there: it then
+        // arrives after every message sent to the group before it. An add goes to the holding node's own channel, since
+        // that node may not listen on the group yet.
+        string channel = _scaleOut!.ChannelFor(this, kind, kind == EnvelopeKind.RemoveFromGroup ? group : owner);
         if (await _scaleOut.PublishAsync(this, kind, channel, group, [connectionId], message: null, cancellationToken).ConfigureAwait(false) != WibeSocketRemoteDelivery.Published)
         {
             Log.GroupChangeNotDelivered(_logger, connectionId);
