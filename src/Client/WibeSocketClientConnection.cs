@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Net;
-using System.Security.Claims;
 using Shockwave.Protocol;
 using Shockwave.Protocol.Compression;
 using Shockwave.Protocol.Handshake;
@@ -14,15 +11,14 @@ namespace Shockwave.Client;
 /// they arrive and keep-alive pings go out on their own. Dispose it (or close it, or receive the close) to release the
 /// TCP connection.
 /// </summary>
-public sealed class WibeSocketClientConnection : WibeSocket, IAsyncDisposable
+public sealed class WibeSocketClientConnection : DelegatingWibeSocket, IAsyncDisposable
 {
-    private readonly WibeSocket _inner;
     private readonly TaskCompletionSource _released;
     private readonly Task _run;
 
     internal WibeSocketClientConnection(WibeSocket inner, TaskCompletionSource released, Task run, Uri uri, Http1ResponseHead response, PerMessageDeflateParameters? compression)
+        : base(inner)
     {
-        _inner = inner;
         _released = released;
         _run = run;
         Uri = uri;
@@ -46,63 +42,6 @@ public sealed class WibeSocketClientConnection : WibeSocket, IAsyncDisposable
     /// </summary>
     public Task Completion => _run;
 
-    /// <inheritdoc/>
-    public override string ConnectionId => _inner.ConnectionId;
-
-    /// <inheritdoc/>
-    public override ClaimsPrincipal User => _inner.User;
-
-    /// <inheritdoc/>
-    public override string? SubProtocol => _inner.SubProtocol;
-
-    /// <inheritdoc/>
-    public override EndPoint? RemoteEndPoint => _inner.RemoteEndPoint;
-
-    /// <inheritdoc/>
-    public override IDictionary<object, object?> Items => _inner.Items;
-
-    /// <inheritdoc/>
-    public override CancellationToken ConnectionClosed => _inner.ConnectionClosed;
-
-    /// <inheritdoc/>
-    public override WibeSocketState State => _inner.State;
-
-    /// <inheritdoc/>
-    public override WebSocketCloseStatus? CloseStatus => _inner.CloseStatus;
-
-    /// <inheritdoc/>
-    public override string? CloseStatusDescription => _inner.CloseStatusDescription;
-
-    /// <inheritdoc/>
-    public override ValueTask<WibeSocketMessage> ReceiveAsync(CancellationToken cancellationToken = default)
-    {
-        var pending = _inner.ReceiveAsync(cancellationToken);
-        if (!pending.IsCompletedSuccessfully)
-        {
-            return ReceiveSlowAsync(pending);
-        }
-
-        var message = pending.Result;
-        if (message.IsClose)
-        {
-            Release();
-        }
-
-        return ValueTask.FromResult(message);
-    }
-
-    /// <inheritdoc/>
-    public override ValueTask SendAsync(ReadOnlyMemory<byte> payload, WibeSocketMessageType type, CancellationToken cancellationToken = default) =>
-        _inner.SendAsync(payload, type, cancellationToken);
-
-    /// <inheritdoc/>
-    public override ValueTask SendAsync(ReadOnlySequence<byte> payload, WibeSocketMessageType type, CancellationToken cancellationToken = default) =>
-        _inner.SendAsync(payload, type, cancellationToken);
-
-    /// <inheritdoc/>
-    public override ValueTask<WibeSocketMessageWriter> BeginMessageAsync(WibeSocketMessageType type, CancellationToken cancellationToken = default) =>
-        _inner.BeginMessageAsync(type, cancellationToken);
-
     /// <summary>
     /// Starts the close handshake, waits (up to the close timeout) for the server's close, and releases the connection.
     /// Messages not yet received are discarded.
@@ -111,7 +50,7 @@ public sealed class WibeSocketClientConnection : WibeSocket, IAsyncDisposable
     {
         try
         {
-            await _inner.CloseAsync(status, reason, cancellationToken).ConfigureAwait(false);
+            await Inner.CloseAsync(status, reason, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -124,7 +63,7 @@ public sealed class WibeSocketClientConnection : WibeSocket, IAsyncDisposable
     /// <inheritdoc/>
     public override void Abort()
     {
-        _inner.Abort();
+        Inner.Abort();
         Release();
     }
 
@@ -133,7 +72,7 @@ public sealed class WibeSocketClientConnection : WibeSocket, IAsyncDisposable
     {
         if (!_run.IsCompleted)
         {
-            _inner.Abort();
+            Inner.Abort();
         }
 
         Release();
@@ -144,14 +83,12 @@ public sealed class WibeSocketClientConnection : WibeSocket, IAsyncDisposable
     // returns only once the caller has been handed the close, closed, or dropped the connection.
     private void Release() => _released.TrySetResult();
 
-    private async ValueTask<WibeSocketMessage> ReceiveSlowAsync(ValueTask<WibeSocketMessage> pending)
+    /// <summary>Handing out the close is what lets the connection go.</summary>
+    protected override void OnReceived(in WibeSocketMessage message)
     {
-        var message = await pending.ConfigureAwait(false);
         if (message.IsClose)
         {
             Release();
         }
-
-        return message;
     }
 }
