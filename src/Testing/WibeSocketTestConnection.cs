@@ -50,7 +50,7 @@ public sealed class WibeSocketTestConnection : WibeSocketTestConnectionBase
             Transport = new ClientPipe(_tap, connection.Output),
             ConnectionId = string.Create(CultureInfo.InvariantCulture, $"test-client-{Interlocked.Increment(ref s_connections)}"),
             Limits = CreateLimits(settings),
-            Runtime = TestClientRuntime.Shared,
+            Runtime = StandaloneRuntime.Shared, // no logging and meters of its own: the client never shows in the app's logs or metrics
             Role = WebSocketRole.Client,
             TransportName = "in-memory",
             SubProtocol = SubProtocol,
