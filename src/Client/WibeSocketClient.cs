@@ -287,26 +287,8 @@ public sealed class WibeSocketClient
         }
     }
 
-    private static ConnectionLimits CreateLimits(WibeSocketClientOptions options)
-    {
-        // The client accepts what the server may legitimately send, up to its message limit, in any number of fragments.
-        var reader = new FrameReaderOptions
-        {
-            MaxFramePayloadLength = options.MaxMessageSize,
-            MaxMessageSize = options.MaxMessageSize,
-            MaxFragmentsPerMessage = int.MaxValue,
-        };
-        return new ConnectionLimits
-        {
-            Reader = reader,
-            CompressedReader = reader with { AllowCompressedMessages = true },
-            MaxMessageSize = options.MaxMessageSize,
-            MaxReadAheadBytes = options.MaxReadAheadBytes,
-            KeepAliveInterval = options.KeepAliveInterval,
-            KeepAliveTimeout = options.KeepAliveTimeout,
-            CloseTimeout = options.CloseTimeout,
-        };
-    }
+    private static ConnectionLimits CreateLimits(WibeSocketClientOptions options) =>
+        ConnectionLimits.ForClient(options.MaxMessageSize, options.MaxReadAheadBytes, options.KeepAliveInterval, options.KeepAliveTimeout, options.CloseTimeout);
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {

@@ -152,30 +152,13 @@ public sealed class WibeSocketTestConnection : WibeSocketTestConnectionBase
         WaitForReceiveToExit();
     }
 
-    private static ConnectionLimits CreateLimits(ConnectionSettings settings)
-    {
-        // The client accepts what the server may legitimately send, up to the client's message limit.
-        var reader = new FrameReaderOptions
-        {
-            MaxFramePayloadLength = settings.MaxMessageSize,
-            MaxMessageSize = settings.MaxMessageSize,
-            MaxFragmentsPerMessage = int.MaxValue,
-        };
-        return new ConnectionLimits
-        {
-            Reader = reader,
-            CompressedReader = reader with { AllowCompressedMessages = true },
-            MaxMessageSize = settings.MaxMessageSize,
-            MaxReadAheadBytes = settings.TransportBufferSize,
-
-            // A client does not ping (browsers do not); the server's keep-alive pings are answered.
-            KeepAliveInterval = TimeSpan.Zero,
-            KeepAliveTimeout = TimeSpan.Zero,
-            CloseTimeout = settings.Timeout == System.Threading.Timeout.InfiniteTimeSpan || settings.Timeout > LongestCloseTimeout
-                ? LongestCloseTimeout
-                : settings.Timeout,
-        };
-    }
+    // A client does not ping (browsers do not); the server's keep-alive pings are answered.
+    private static ConnectionLimits CreateLimits(ConnectionSettings settings) => ConnectionLimits.ForClient(
+        settings.MaxMessageSize,
+        settings.TransportBufferSize,
+        keepAliveInterval: TimeSpan.Zero,
+        keepAliveTimeout: TimeSpan.Zero,
+        closeTimeout: settings.Timeout == System.Threading.Timeout.InfiniteTimeSpan || settings.Timeout > LongestCloseTimeout ? LongestCloseTimeout : settings.Timeout);
 
     private async Task<WibeSocketTestMessage> ReceiveCoreAsync(CancellationToken cancellationToken)
     {

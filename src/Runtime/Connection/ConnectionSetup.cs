@@ -100,6 +100,30 @@ internal sealed class ConnectionLimits
 
     /// <summary>True to close a connection past its send budget with 1013; false to drop the message for it.</summary>
     public bool CloseWhenOverBudget { get; init; } = true;
+
+    /// <summary>
+    /// A client's limits: it accepts what a server may legitimately send up to its message limit, in frames of any size
+    /// below it and any number of fragments.
+    /// </summary>
+    public static ConnectionLimits ForClient(long maxMessageSize, long maxReadAheadBytes, TimeSpan keepAliveInterval, TimeSpan keepAliveTimeout, TimeSpan closeTimeout)
+    {
+        var reader = new FrameReaderOptions
+        {
+            MaxFramePayloadLength = maxMessageSize,
+            MaxMessageSize = maxMessageSize,
+            MaxFragmentsPerMessage = int.MaxValue,
+        };
+        return new ConnectionLimits
+        {
+            Reader = reader,
+            CompressedReader = reader with { AllowCompressedMessages = true },
+            MaxMessageSize = maxMessageSize,
+            MaxReadAheadBytes = maxReadAheadBytes,
+            KeepAliveInterval = keepAliveInterval,
+            KeepAliveTimeout = keepAliveTimeout,
+            CloseTimeout = closeTimeout,
+        };
+    }
 }
 
 /// <summary>
