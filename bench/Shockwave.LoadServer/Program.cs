@@ -6,8 +6,9 @@
 //
 //   Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener]
 //                        [--port 9300] [--stats-port 9399] [--redis host:port]
-//                        [--no-wait-for-data] [--io-queues N] [--inline-scheduling]
-// The last three are Kestrel's socket transport knobs (SocketTransportOptions), the same for both stacks; run-knobs.sh
+//                        [--no-wait-for-data] [--io-queues N] [--inline-scheduling] [--transport sockets|shockwave]
+// --transport shockwave serves every port through the Shockwave transport (UseShockwaveTransport, src/Transport) instead
+// of Kestrel's sockets; either stack can run on it. The three before it are Kestrel's socket transport knobs (SocketTransportOptions), the same for both stacks; run-knobs.sh
 // measures them. --inline-scheduling is meant with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 in the environment.
 // --redis puts /broadcast on the Redis backplane (bench/run-scaleout.sh runs two such servers).
 using System.Buffers;
@@ -20,7 +21,7 @@ using Shockwave.Protocol.Compression;
 
 string stack = "shockwave";
 string? redis = null;
-bool noWaitForData = false, inlineScheduling = false;
+bool noWaitForData = false, inlineScheduling = false, shockwaveTransport = false;
 int? ioQueues = null;
 bool deflate = false, raw = false;
 PerMessageDeflateCodec? codec = null; // the library's default unless --codec says otherwise
@@ -39,8 +40,9 @@ for (int i = 0; i < args.Length; i++)
         case "--no-wait-for-data": noWaitForData = true; break;
         case "--io-queues": ioQueues = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--inline-scheduling": inlineScheduling = true; break;
+        case "--transport": shockwaveTransport = args[++i] switch { "shockwave" => true, "sockets" => false, var other => throw new ArgumentException($"unknown transport {other}") }; break;
         default:
-            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener] [--port N] [--stats-port N] [--redis host:port] [--no-wait-for-data] [--io-queues N] [--inline-scheduling]");
+            Console.Error.WriteLine("usage: Shockwave.LoadServer --stack shockwave|stock [--deflate] [--codec auto|runtime|systemzlib] [--raw-listener] [--port N] [--stats-port N] [--redis host:port] [--no-wait-for-data] [--io-queues N] [--inline-scheduling] [--transport sockets|shockwave]");
             return 2;
     }
 }
@@ -61,6 +63,10 @@ builder.WebHost.UseSockets(sockets =>
         sockets.IOQueueCount = queues;
     }
 });
+if (shockwaveTransport)
+{
+    builder.WebHost.UseShockwaveTransport();
+}
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     kestrel.AddServerHeader = false;
@@ -156,7 +162,7 @@ app.MapGet("/stats", (HttpContext context) =>
 });
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"load server: stack={stack} raw={raw} redis={redis ?? "none"} waitForData={!noWaitForData} ioQueues={ioQueues?.ToString(CultureInfo.InvariantCulture) ?? "default"} inline={inlineScheduling} deflate={deflate} codec={codec?.ToString() ?? "default"} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
+    $"load server: stack={stack} raw={raw} redis={redis ?? "none"} waitForData={!noWaitForData} ioQueues={ioQueues?.ToString(CultureInfo.InvariantCulture) ?? "default"} inline={inlineScheduling} transport={(shockwaveTransport ? "shockwave" : "sockets")} deflate={deflate} codec={codec?.ToString() ?? "default"} port={port} stats={statsPort} serverGC={System.Runtime.GCSettings.IsServerGC} cpus={Environment.ProcessorCount} pid={Environment.ProcessId}"));
 app.Run();
 return 0;
 

@@ -1,0 +1,285 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Shockwave.Transport;
+
+/// <summary>
+/// One accepted socket as Kestrel sees a connection: two pipes and two loops. The receive loop waits for data without
+/// a buffer (a zero-byte receive), then reads without blocking until the socket is drained, into a 4 KiB block first
+/// and into large blocks while each read fills its block; the send loop sends whatever each flush left with one call.
+/// </summary>
+internal sealed class SocketConnection : ConnectionContext,
+    IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IMemoryPoolFeature,
+    IConnectionLifetimeFeature, IConnectionEndPointFeature, IConnectionSocketFeature
+{
+    private static long s_nextId = DateTime.UtcNow.Ticks;
+
+    private readonly Socket _socket;
+    private readonly BlockMemoryPool _pool;
+    private readonly int _maxReceiveSize;
+    private readonly TransportLog _log;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly SocketSender _sender = new();
+    private readonly CancellationTokenSource _closed = new();
+    private readonly TaskCompletionSource _closedFired = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConnectionFeatures _features;
+    private Task _receiving = Task.CompletedTask;
+    private Task _sending = Task.CompletedTask;
+    private string? _connectionId;
+    private IDictionary<object, object?>? _items;
+    private volatile ConnectionAbortedException? _abortReason;
+    private int _socketClosed;
+
+    public SocketConnection(Socket socket, BlockMemoryPool pool, ShockwaveTransportOptions options, TransportLog log)
+    {
+        _socket = socket;
+        _pool = pool;
+        _maxReceiveSize = pool.MaxBufferSize;
+        _log = log;
+        LocalEndPoint = socket.LocalEndPoint;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        ConnectionClosed = _closed.Token;
+        _features = new ConnectionFeatures(this);
+
+        // Both sides of both pipes resume on the thread pool: the receive loop itself already runs there (socket
+        // completions come from the thread pool, with no I/O queue in between as in Kestrel's transport). Running the
+        // application inline in the receive loop's flush, and the send loop inline in the application's flush, was
+        // measured too: no faster for Shockwave, and the stock WebSocket stack lost its write batching (one send per
+        // message, a fifth of the throughput); docs/performance.md.
+        _input = new Pipe(new PipeOptions(pool, readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.ThreadPool,
+            pauseWriterThreshold: options.MaxReadBufferSize, resumeWriterThreshold: options.MaxReadBufferSize / 2,
+            minimumSegmentSize: BlockMemoryPool.SmallBlockSize, useSynchronizationContext: false));
+        _output = new Pipe(new PipeOptions(pool, readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.ThreadPool,
+            pauseWriterThreshold: options.MaxWriteBufferSize, resumeWriterThreshold: options.MaxWriteBufferSize / 2,
+            minimumSegmentSize: BlockMemoryPool.SmallBlockSize, useSynchronizationContext: false));
+        Transport = new DuplexPipe(_input.Reader, _output.Writer);
+    }
+
+    public override string ConnectionId
+    {
+        get => _connectionId ??= FormatId(Interlocked.Increment(ref s_nextId));
+        set => _connectionId = value;
+    }
+
+    public override IFeatureCollection Features => _features;
+
+    public override IDictionary<object, object?> Items
+    {
+        get => _items ??= new ConnectionItems();
+        set => _items = value;
+    }
+
+    public override IDuplexPipe Transport { get; set; }
+
+    public MemoryPool<byte> MemoryPool => _pool;
+
+    public Socket Socket => _socket;
+
+    public void Start()
+    {
+        _receiving = ReceiveLoopAsync();
+        _sending = SendLoopAsync();
+    }
+
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        _abortReason ??= abortReason;
+        _output.Reader.CancelPendingRead();
+        CloseSocket();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        // Kestrel disposes the connection once its pipeline is done with it: end both loops, then wait for them, so every
+        // block goes back to the pool before this returns.
+        _input.Reader.Complete();
+        _output.Writer.Complete();
+        await _sending.ConfigureAwait(false);
+        await _receiving.ConfigureAwait(false);
+        await _closedFired.Task.ConfigureAwait(false);
+        _closed.Dispose();
+        _sender.Dispose();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        Exception? error = null;
+        var input = _input.Writer;
+        try
+        {
+            while (true)
+            {
+                // Wait for data holding no buffer: an idle connection costs no block.
+                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+
+                // Then read what is there without blocking, 4 KiB first; a read that fills its block says the peer is
+                // streaming, and the next read takes a large block without waiting again.
+                var sizeHint = 1;
+                while (true)
+                {
+                    var buffer = input.GetMemory(sizeHint);
+                    var received = _socket.Receive(buffer.Span, SocketFlags.None, out var socketError);
+                    if (socketError == SocketError.WouldBlock)
+                    {
+                        break;
+                    }
+
+                    if (socketError != SocketError.Success)
+                    {
+                        throw new SocketException((int)socketError);
+                    }
+
+                    if (received == 0)
+                    {
+                        return; // the peer's FIN
+                    }
+
+                    input.Advance(received);
+                    var flush = await input.FlushAsync().ConfigureAwait(false);
+                    if (flush.IsCompleted || flush.IsCanceled)
+                    {
+                        return;
+                    }
+
+                    if (received < buffer.Length)
+                    {
+                        break;
+                    }
+
+                    sizeHint = _maxReceiveSize;
+                }
+            }
+        }
+        catch (SocketException e) when (IsReset(e.SocketErrorCode))
+        {
+            error = new ConnectionResetException(e.Message, e);
+            _log.ConnectionReset(ConnectionId);
+        }
+        catch (Exception e) when (e is ObjectDisposedException || (e is SocketException s && IsClosedHere(s.SocketErrorCode)))
+        {
+            // The socket was closed here (abort, or the send side finished first): the abort reason, if any, says why.
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            error = new IOException(e.Message, e);
+            _log.ReceiveFailed(ConnectionId, e);
+        }
+        finally
+        {
+            input.Complete(_abortReason ?? error);
+            // ConnectionClosed callbacks are the application's: never run them inside the receive loop.
+            ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.FireConnectionClosed(), this, preferLocal: false);
+        }
+    }
+
+    private async Task SendLoopAsync()
+    {
+        Exception? error = null;
+        var output = _output.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await output.ReadAsync().ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    break;
+                }
+
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    await _sender.SendAsync(_socket, buffer).ConfigureAwait(false);
+                }
+
+                output.AdvanceTo(buffer.End);
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (SocketException e) when (IsReset(e.SocketErrorCode))
+        {
+            error = new ConnectionResetException(e.Message, e);
+            _log.ConnectionReset(ConnectionId);
+        }
+        catch (Exception e) when (e is ObjectDisposedException || (e is SocketException s && IsClosedHere(s.SocketErrorCode)))
+        {
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            error = new IOException(e.Message, e);
+            _log.SendFailed(ConnectionId, e);
+        }
+        finally
+        {
+            // The application wrote its last byte (or the connection is gone): close both directions, which also ends a
+            // receive loop waiting for data that is not coming.
+            output.Complete(_abortReason ?? error);
+            CloseSocket();
+        }
+    }
+
+    private void CloseSocket()
+    {
+        if (Interlocked.Exchange(ref _socketClosed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Already reset by the peer: nothing left to shut down.
+        }
+
+        _socket.Dispose();
+    }
+
+    private void FireConnectionClosed()
+    {
+        try
+        {
+            _closed.Cancel();
+        }
+        finally
+        {
+            _closedFired.TrySetResult();
+        }
+    }
+
+    private static bool IsReset(SocketError error) =>
+        error is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown or SocketError.NetworkReset;
+
+    private static bool IsClosedHere(SocketError error) => error is SocketError.OperationAborted or SocketError.Interrupted;
+
+    // Kestrel's style of id: 13 characters of base32 from a counter seeded with the start time.
+    private static string FormatId(long id) => string.Create(13, id, static (chars, value) =>
+    {
+        const string Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+        for (var i = chars.Length - 1; i >= 0; i--)
+        {
+            chars[i] = Alphabet[(int)(value & 31)];
+            value >>= 5;
+        }
+    });
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+
+    private sealed class ConnectionItems : Dictionary<object, object?>;
+}
