@@ -5,10 +5,17 @@
 // level. It drains on shutdown as shipped: SIGTERM closes connections with 1012 spread over 20 seconds.
 // With the connection string ConnectionStrings:Redis (environment ConnectionStrings__Redis) set, /broadcast spans every
 // Echo process on that Redis (docs/scale-out.md); without it, this process only.
+// It runs on the Shockwave transport (src/Transport, docs/performance.md); --Transport=Sockets (environment
+// Transport=Sockets) puts it back on Kestrel's socket transport.
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Shockwave;
 
 var builder = WebApplication.CreateBuilder(args);
+if (!string.Equals(builder.Configuration["Transport"], "Sockets", StringComparison.OrdinalIgnoreCase))
+{
+    builder.WebHost.UseShockwaveTransport();
+}
+
 var wibeSocket = builder.Services.AddWibeSocket(options =>
 {
     // Wide enough for conformance suites: 16 MiB frames and messages, and 4 MiB sent in 64-byte fragments.

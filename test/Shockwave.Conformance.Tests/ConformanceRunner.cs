@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Shockwave.Conformance.Tests;
 
@@ -32,6 +34,10 @@ internal static class ConformanceRunner
     public static IReadOnlyList<CaseRow> Rows { get; } = BuildRows();
 
     public static Task<CaseResult> ResultOf(string key) => Results.Value[key];
+
+    /// <summary>The Kestrel transports registered in the server the suite runs against, last registered (tried first) last.</summary>
+    public static IReadOnlyList<string> Transports =>
+        Server.Value.Services.GetServices<IConnectionListenerFactory>().Select(f => f.GetType().Name).ToList();
 
     private static IReadOnlyList<CaseRow> BuildRows()
     {

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Shockwave.Tests.Shared;
 
 namespace Shockwave.Conformance.Tests;
 
@@ -38,5 +39,6 @@ internal sealed class ConformanceServer : WebApplicationFactory<Program>
         // The sample logs nothing per message; a suite that fails connections on purpose would still fill the output with
         // expected protocol warnings, so the run keeps errors only.
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Error));
+        TestTransport.Apply(builder);
     }
 }

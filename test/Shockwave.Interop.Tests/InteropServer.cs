@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Shockwave.Tests.Shared;
 
 namespace Shockwave.Interop.Tests;
 
@@ -64,6 +65,7 @@ public sealed class InteropServer : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        TestTransport.Apply(builder.WebHost);
         builder.Services.AddWibeSocket(options =>
         {
             // As the sample: wide enough for 16 MiB messages sent as one frame (random data grows a little when deflated).

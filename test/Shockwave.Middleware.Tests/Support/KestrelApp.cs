@@ -11,6 +11,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
+using Shockwave.Tests.Shared;
+
 namespace Shockwave.Middleware.Tests.Support;
 
 /// <summary>What a <see cref="KestrelApp"/> or a <see cref="TestServerApp"/> is built with; every part is optional.</summary>
@@ -75,6 +77,7 @@ internal sealed class KestrelApp : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter(TestLoggerProvider.WibeSocketCategory, LogLevel.Debug);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+        TestTransport.Apply(builder.WebHost);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Loopback, 0, listen => options.Listen?.Invoke(listen));
