@@ -26,7 +26,6 @@ internal sealed class SocketConnection : ConnectionContext,
     private readonly Pipe _output;
     private readonly SocketSender _sender = new();
     private readonly CancellationTokenSource _closed = new();
-    private readonly TaskCompletionSource _closedFired = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConnectionFeatures _features;
     private Task _receiving = Task.CompletedTask;
     private Task _sending = Task.CompletedTask;
@@ -35,7 +34,7 @@ internal sealed class SocketConnection : ConnectionContext,
     private volatile ConnectionAbortedException? _abortReason;
     private int _socketClosed;
 
-    public SocketConnection(Socket socket, BlockMemoryPool pool, ShockwaveTransportOptions options, TransportLog log)
+    public SocketConnection(Socket socket, BlockMemoryPool pool, ConnectionPipeOptions pipes, TransportLog log)
     {
         _socket = socket;
         _pool = pool;
@@ -46,17 +45,8 @@ internal sealed class SocketConnection : ConnectionContext,
         ConnectionClosed = _closed.Token;
         _features = new ConnectionFeatures(this);
 
-        // Both sides of both pipes resume on the thread pool: the receive loop itself already runs there (socket
-        // completions come from the thread pool, with no I/O queue in between as in Kestrel's transport). Running the
-        // application inline in the receive loop's flush, and the send loop inline in the application's flush, was
-        // measured too: no faster for Shockwave, and the stock WebSocket stack lost its write batching (one send per
-        // message, a fifth of the throughput); docs/performance.md.
-        _input = new Pipe(new PipeOptions(pool, readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.ThreadPool,
-            pauseWriterThreshold: options.MaxReadBufferSize, resumeWriterThreshold: options.MaxReadBufferSize / 2,
-            minimumSegmentSize: BlockMemoryPool.SmallBlockSize, useSynchronizationContext: false));
-        _output = new Pipe(new PipeOptions(pool, readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.ThreadPool,
-            pauseWriterThreshold: options.MaxWriteBufferSize, resumeWriterThreshold: options.MaxWriteBufferSize / 2,
-            minimumSegmentSize: BlockMemoryPool.SmallBlockSize, useSynchronizationContext: false));
+        _input = new Pipe(pipes.Input);
+        _output = new Pipe(pipes.Output);
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
     }
 
@@ -101,7 +91,6 @@ internal sealed class SocketConnection : ConnectionContext,
         _output.Writer.Complete();
         await _sending.ConfigureAwait(false);
         await _receiving.ConfigureAwait(false);
-        await _closedFired.Task.ConfigureAwait(false);
         _closed.Dispose();
         _sender.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
@@ -173,8 +162,18 @@ internal sealed class SocketConnection : ConnectionContext,
         finally
         {
             input.Complete(_abortReason ?? error);
-            // ConnectionClosed callbacks are the application's: never run them inside the receive loop.
-            ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.FireConnectionClosed(), this, preferLocal: false);
+
+            // ConnectionClosed callbacks are the application's: run them as a thread-pool item of their own, not on the
+            // stack of a completion. The loop's task ends after them, so DisposeAsync never disposes the source first.
+            await Task.Yield();
+            try
+            {
+                _closed.Cancel();
+            }
+            catch (AggregateException e)
+            {
+                _log.ConnectionClosedCallbackFailed(ConnectionId, e);
+            }
         }
     }
 
@@ -244,18 +243,6 @@ internal sealed class SocketConnection : ConnectionContext,
         }
 
         _socket.Dispose();
-    }
-
-    private void FireConnectionClosed()
-    {
-        try
-        {
-            _closed.Cancel();
-        }
-        finally
-        {
-            _closedFired.TrySetResult();
-        }
     }
 
     private static bool IsReset(SocketError error) =>

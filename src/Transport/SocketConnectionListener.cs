@@ -10,6 +10,7 @@ internal sealed class SocketConnectionListener : IConnectionListener
     private readonly Socket _listenSocket;
     private readonly BlockMemoryPool _pool;
     private readonly ShockwaveTransportOptions _options;
+    private readonly ConnectionPipeOptions _pipes;
     private readonly TransportLog _log;
 
     private SocketConnectionListener(Socket listenSocket, BlockMemoryPool pool, ShockwaveTransportOptions options, TransportLog log)
@@ -17,6 +18,7 @@ internal sealed class SocketConnectionListener : IConnectionListener
         _listenSocket = listenSocket;
         _pool = pool;
         _options = options;
+        _pipes = new ConnectionPipeOptions(pool, options);
         _log = log;
         EndPoint = listenSocket.LocalEndPoint!;
     }
@@ -89,7 +91,7 @@ internal sealed class SocketConnectionListener : IConnectionListener
 
                 // The receive loop reads without blocking once a zero-byte receive has said data is there.
                 accepted.Blocking = false;
-                var connection = new SocketConnection(accepted, _pool, _options, _log);
+                var connection = new SocketConnection(accepted, _pool, _pipes, _log);
                 connection.Start();
                 return connection;
             }

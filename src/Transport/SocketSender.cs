@@ -15,7 +15,8 @@ internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource<int>
     // Linux accepts at most 1,024 iovecs per sendmsg (IOV_MAX); a longer sequence goes out in several calls.
     private const int MaxSegmentsPerSend = 512;
 
-    private readonly List<ArraySegment<byte>> _segments = new(capacity: 16);
+    // Made on the first send of more than one block: most connections (idle ones, small echoes) never need it.
+    private List<ArraySegment<byte>>? _segments;
     private ManualResetValueTaskSourceCore<int> _completion;
 
     public SocketSender()
@@ -36,6 +37,7 @@ internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource<int>
         }
 
         var position = buffers.Start;
+        _segments ??= new List<ArraySegment<byte>>(capacity: 8);
         while (true)
         {
             _segments.Clear();
@@ -71,7 +73,7 @@ internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource<int>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushSegmentsAsync(Socket socket)
     {
-        if (_segments.Count == 0)
+        if (_segments is null || _segments.Count == 0)
         {
             return;
         }

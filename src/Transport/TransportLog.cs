@@ -18,6 +18,9 @@ internal sealed partial class TransportLog(ILogger logger)
     [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Connection {ConnectionId} failed to send.")]
     public partial void SendFailed(string connectionId, Exception exception);
 
+    [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "A ConnectionClosed callback of connection {ConnectionId} threw.")]
+    public partial void ConnectionClosedCallbackFailed(string connectionId, Exception exception);
+
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Accepting a connection on {EndPoint} failed; the listener keeps accepting.")]
     public partial void AcceptFailed(EndPoint endPoint, Exception exception);
 }
