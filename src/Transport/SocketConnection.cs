@@ -24,7 +24,7 @@ internal sealed class SocketConnection : ConnectionContext,
     private readonly TransportLog _log;
     private readonly Pipe _input;
     private readonly Pipe _output;
-    private readonly SocketSender _sender = new();
+    private readonly SocketSenderPool _senders;
     private readonly CancellationTokenSource _closed = new();
     private readonly ConnectionFeatures _features;
     private Task _receiving = Task.CompletedTask;
@@ -34,9 +34,10 @@ internal sealed class SocketConnection : ConnectionContext,
     private volatile ConnectionAbortedException? _abortReason;
     private int _socketClosed;
 
-    public SocketConnection(Socket socket, BlockMemoryPool pool, ConnectionPipeOptions pipes, TransportLog log)
+    public SocketConnection(Socket socket, BlockMemoryPool pool, ConnectionPipeOptions pipes, SocketSenderPool senders, TransportLog log)
     {
         _socket = socket;
+        _senders = senders;
         _pool = pool;
         _maxReceiveSize = pool.MaxBufferSize;
         _log = log;
@@ -46,7 +47,7 @@ internal sealed class SocketConnection : ConnectionContext,
         _features = new ConnectionFeatures(this);
 
         _input = new Pipe(pipes.Input);
-        _output = new Pipe(pipes.Output);
+        _output = new Pipe(pipes.NextOutput());
         Transport = new DuplexPipe(_input.Reader, _output.Writer);
     }
 
@@ -92,7 +93,6 @@ internal sealed class SocketConnection : ConnectionContext,
         await _sending.ConfigureAwait(false);
         await _receiving.ConfigureAwait(false);
         _closed.Dispose();
-        _sender.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -194,7 +194,15 @@ internal sealed class SocketConnection : ConnectionContext,
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    await _sender.SendAsync(_socket, buffer).ConfigureAwait(false);
+                    var sender = _senders.Rent();
+                    try
+                    {
+                        await sender.SendAsync(_socket, buffer).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _senders.Return(sender);
+                    }
                 }
 
                 output.AdvanceTo(buffer.End);

@@ -11,6 +11,7 @@ internal sealed class SocketConnectionListener : IConnectionListener
     private readonly BlockMemoryPool _pool;
     private readonly ShockwaveTransportOptions _options;
     private readonly ConnectionPipeOptions _pipes;
+    private readonly SocketSenderPool _senders = new();
     private readonly TransportLog _log;
 
     private SocketConnectionListener(Socket listenSocket, BlockMemoryPool pool, ShockwaveTransportOptions options, TransportLog log)
@@ -91,7 +92,7 @@ internal sealed class SocketConnectionListener : IConnectionListener
 
                 // The receive loop reads without blocking once a zero-byte receive has said data is there.
                 accepted.Blocking = false;
-                var connection = new SocketConnection(accepted, _pool, _pipes, _log);
+                var connection = new SocketConnection(accepted, _pool, _pipes, _senders, _log);
                 connection.Start();
                 return connection;
             }
@@ -110,7 +111,9 @@ internal sealed class SocketConnectionListener : IConnectionListener
 
     public ValueTask DisposeAsync()
     {
+        // Connections still open keep sending: a sender they return after this is disposed instead of kept.
         _listenSocket.Dispose();
+        _senders.Dispose();
         return ValueTask.CompletedTask;
     }
 }

@@ -8,7 +8,8 @@ namespace Shockwave.Transport;
 
 /// <summary>
 /// Sends everything one flush left in the output pipe with one system call: a single block as it is, several as one
-/// gather list (<c>sendmsg</c>). One instance per connection, reused for every send, so sending allocates nothing.
+/// gather list (<c>sendmsg</c>). Taken from the listener's <see cref="SocketSenderPool"/> for one send and given back,
+/// so sending allocates nothing and an idle connection holds no sender.
 /// </summary>
 internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource<int>
 {
@@ -86,6 +87,20 @@ internal sealed class SocketSender : SocketAsyncEventArgs, IValueTaskSource<int>
         BufferList = _segments;
         await SendOnceAsync(socket).ConfigureAwait(false);
         _segments.Clear();
+    }
+
+    /// <summary>Lets go of the last send's blocks before the sender goes back to its pool.</summary>
+    public void Reset()
+    {
+        if (BufferList is not null)
+        {
+            BufferList = null;
+            _segments?.Clear();
+        }
+        else if (MemoryBuffer.Length != 0)
+        {
+            SetBuffer(null, 0, 0);
+        }
     }
 
     private void UseSingleBuffer(ReadOnlyMemory<byte> buffer)
