@@ -90,7 +90,10 @@ public sealed class TransportTests
     [Fact]
     public async Task A_peer_that_sends_its_close_and_half_closes_gets_the_servers_close_then_a_clean_end()
     {
-        await using var app = await TransportApp.StartAsync(MapEcho);
+        // Through the raw listener: Kestrel's HTTP/1.1 layer (MapWibeSocket) aborts an upgraded connection as soon as its
+        // input ends, on either transport, so there the server's Close is lost about half the time when the FIN follows
+        // the peer's Close at once; the transport itself keeps the open direction open.
+        await using var app = await TransportApp.StartAsync(MapEcho, listen: listen => listen.UseWibeSocket());
         using var client = await RawClient.ConnectAsync(app.Port);
         Assert.Equal("HTTP/1.1 101 Switching Protocols", await client.UpgradeAsync(app.Port, "/echo"));
         await client.Socket.SendAsync(RawClient.Frame(0x1, "half"u8));
