@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: Shockwave against the stock ASP.NET Core WebSocket stack, same host, same endpoint, alternated.
 #
-#   bench/run-e2e.sh [--quick] [--reps N] [--scenarios "1 2 3 4 5 6 8 9"]
+#   bench/run-e2e.sh [--quick] [--reps N] [--scenarios "1 2 3 4 5 6 8 9"] [--with-bun]
 #
 # Builds Release, runs every scenario of the end-to-end issue against each server in turn (the order flips every
 # repetition), the server pinned to core 0 and the load generator to core 1, everything on 127.0.0.0/8, and prints the
 # medians with the Shockwave/stock ratio. Scenario 7 (server bytes allocated per message) is the "server B/msg" column
 # of the echo scenarios, from the server's own counters over the measured window. Scenarios 8 and 9 are /broadcast:
 # one sender, 100 or 1,000 receivers, 64 B binary, 4 messages in flight; the ratio is of deliveries/s.
+# --with-bun adds Bun's WebSocket server (uWebSockets; bench/reference/bun-echo.js, Bun installed from npm into the output
+# folder) to the echo, idle and connect scenarios as the reference figure, not part of any ratio.
 # Environment: E2E_OUT (output folder, default artifacts/e2e), E2E_PORT (default 9300; stats on E2E_PORT+99),
 # E2E_IDLE_CONNS (default 10000).
 set -euo pipefail
@@ -19,12 +21,14 @@ stats=$((port + 99))
 idle_conns="${E2E_IDLE_CONNS:-10000}"
 reps=3
 quick=0
+with_bun=0
 scenarios="1 2 3 4 5 6 8 9"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
     --reps) reps="$2"; shift ;;
     --scenarios) scenarios="$2"; shift ;;
+    --with-bun) with_bun=1 ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -46,6 +50,14 @@ for project in Shockwave.LoadServer Shockwave.LoadGen; do
 done
 server="$out/Shockwave.LoadServer/Shockwave.LoadServer"
 loadgen="$out/Shockwave.LoadGen/Shockwave.LoadGen"
+bun=""
+if [[ $with_bun == 1 ]]; then
+  if [[ ! -x "$out/bun/node_modules/.bin/bun" ]]; then
+    echo "installing Bun from npm into $out/bun ..." >&2
+    npm install --silent --prefix "$out/bun" bun@1 >&2
+  fi
+  bun="$out/bun/node_modules/.bin/bun"
+fi
 
 # 10,000 idle connections need 10,000 descriptors on each side, scenario 9's 1,000 receivers and 1 sender 1,001; each
 # process also holds a few hundred of its own (runtime, listeners, epoll).
@@ -67,11 +79,17 @@ results="$out/results-$stamp.jsonl"
 log="$out/run-$stamp.log"
 : >"$results"
 
+# "+transport": the same server on the Shockwave transport (UseShockwaveTransport) instead of Kestrel's sockets. The
+# headline ratio stays Shockwave on the transport it ships with against stock with defaults; stock+transport shows what
+# the transport alone does for the stock stack, so that a transport gain is not read as the WebSocket layer's.
 declare -A server_args=(
   [shockwave]="--stack shockwave"
   [shockwave-raw]="--stack shockwave --raw-listener"
   [stock]="--stack stock"
   [shockwave-runtime]="--stack shockwave --codec runtime"
+  [shockwave+transport]="--stack shockwave --transport shockwave"
+  [shockwave-raw+transport]="--stack shockwave --raw-listener --transport shockwave"
+  [stock+transport]="--stack stock --transport shockwave"
 )
 
 spid=""
@@ -81,8 +99,13 @@ trap cleanup EXIT
 # run_one LABEL SERVER EXTRA_SERVER_ARGS TIME_LIMIT LOADGEN_ARGS...
 run_one() {
   local label="$1" name="$2" extra="$3" limit="$4"; shift 4
-  # shellcheck disable=SC2086
-  "${pin_server[@]}" "$server" ${server_args[$name]} $extra --port "$port" --stats-port "$stats" >>"$log" 2>&1 &
+  if [[ $name == bun ]]; then
+    # shellcheck disable=SC2086
+    "${pin_server[@]}" "$bun" "$repo/bench/reference/bun-echo.js" $extra --port "$port" --stats-port "$stats" >>"$log" 2>&1 &
+  else
+    # shellcheck disable=SC2086
+    "${pin_server[@]}" "$server" ${server_args[$name]} $extra --port "$port" --stats-port "$stats" >>"$log" 2>&1 &
+  fi
   spid=$!
   for _ in $(seq 100); do
     if curl -sf "http://127.0.0.1:$stats/stats" >/dev/null 2>&1; then break; fi
@@ -101,8 +124,18 @@ run_one() {
 
 echo_limit=$((warmup + duration + 60))
 for rep in $(seq "$reps"); do
-  if (( rep % 2 == 1 )); then order=(shockwave stock); order3=(shockwave shockwave-raw stock)
-  else order=(stock shockwave); order3=(stock shockwave-raw shockwave); fi
+  if (( rep % 2 == 1 )); then
+    order=(shockwave shockwave+transport stock stock+transport)
+    order3=(shockwave shockwave-raw shockwave+transport shockwave-raw+transport stock)
+    order6=(shockwave shockwave+transport stock)
+    order_broadcast=(shockwave shockwave+transport stock)
+  else
+    order=(stock+transport stock shockwave+transport shockwave)
+    order3=(stock shockwave-raw+transport shockwave+transport shockwave-raw shockwave)
+    order6=(stock shockwave+transport shockwave)
+    order_broadcast=(stock shockwave+transport shockwave)
+  fi
+  if [[ -n $bun ]]; then order+=(bun); order3+=(bun); fi
   for s in $scenarios; do
     case "$s" in
       1) for n in "${order[@]}"; do run_one "1: 64 B text, 100 conns x 16" "$n" "" "$echo_limit" \
@@ -115,12 +148,11 @@ for rep in $(seq "$reps"); do
            --mode idle -c "$idle_conns" --rate 5000 --concurrency 64 --hold "$hold" --sources 8; done ;;
       5) for n in "${order3[@]}"; do run_one "5: upgrade + close" "$n" "" "$echo_limit" \
            --mode connect --concurrency 32 --sources 8 -w "$warmup" -d "$duration"; done ;;
-      6) if (( rep % 2 == 1 )); then order6=(shockwave shockwave-runtime stock); else order6=(stock shockwave-runtime shockwave); fi
-         for n in "${order6[@]}"; do run_one "6: 1 KiB JSON, deflate, 10 conns x 8" "$n" "--deflate" "$echo_limit" \
+      6) for n in "${order6[@]}"; do run_one "6: 1 KiB JSON, deflate, 10 conns x 8" "$n" "--deflate" "$echo_limit" \
            --mode echo -c 10 -p 8 -s 1024 --json --deflate -w "$warmup" -d "$duration"; done ;;
-      8) for n in "${order[@]}"; do run_one "8: broadcast 64 B binary, 1 sender x 4, 100 receivers" "$n" "" "$echo_limit" \
+      8) for n in "${order_broadcast[@]}"; do run_one "8: broadcast 64 B binary, 1 sender x 4, 100 receivers" "$n" "" "$echo_limit" \
            --mode broadcast --receivers 100 --senders 1 -p 4 -s 64 --binary -w "$warmup" -d "$duration"; done ;;
-      9) for n in "${order[@]}"; do run_one "9: broadcast 64 B binary, 1 sender x 4, $broadcast_receivers receivers" "$n" "" "$echo_limit" \
+      9) for n in "${order_broadcast[@]}"; do run_one "9: broadcast 64 B binary, 1 sender x 4, $broadcast_receivers receivers" "$n" "" "$echo_limit" \
            --mode broadcast --receivers "$broadcast_receivers" --senders 1 -p 4 -s 64 --binary -w "$warmup" -d "$duration"; done ;;
       *) echo "unknown scenario $s" >&2 ;;
     esac

@@ -2,11 +2,13 @@
 # Kestrel's socket transport knobs, for both stacks in one run: msg/s and system calls per message for the 64 B echo
 # (run-e2e.sh scenario 1), and memory per idle connection.
 #
-#   bench/run-knobs.sh [--quick] [--reps N] [--idle-conns N]
+#   bench/run-knobs.sh [--quick] [--reps N] [--idle-conns N] [--knobs "default transport"] [--echo "-c 10 -p 4 -s 16384"]
 #
 # Configurations: default; WaitForDataBeforeAllocatingBuffer=false; IOQueueCount=0; IOQueueCount=1;
 # UnsafePreferInlineScheduling with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1; the last two together with
-# WaitForData off. System calls are counted on the server process with perf's syscall tracepoints over the middle of the
+# WaitForData off; transport: the Shockwave transport (UseShockwaveTransport) instead of Kestrel's sockets. --knobs
+# picks some of them, --echo replaces the echo load (default "-c 100 -p 16 -s 64 --text", scenario 1); --idle-conns 0
+# skips the idle measurement. System calls are counted on the server process with perf's syscall tracepoints over the middle of the
 # measured window and divided by the messages echoed in it (one message = one received and one sent WebSocket message).
 # Server on core 0, load generator on core 1. Environment: KNOBS_OUT (default artifacts/knobs), KNOBS_PORT (9700).
 set -euo pipefail
@@ -15,12 +17,15 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 out="${KNOBS_OUT:-$repo/artifacts/knobs}"
 port="${KNOBS_PORT:-9700}"; stats=$((port + 99))
 reps=1; quick=0; idle_conns=5000
+selected=""; echo_load="-c 100 -p 16 -s 64 --text"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
     --reps) reps="$2"; shift ;;
     --idle-conns) idle_conns="$2"; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --knobs) selected="$2"; shift ;;
+    --echo) echo_load="$2"; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -44,8 +49,10 @@ declare -A knobs=(
   [ioq1]="--io-queues 1"
   [inline]="--inline-scheduling"
   [inline+no-wait]="--inline-scheduling --no-wait-for-data"
+  [transport]="--transport shockwave"
 )
-order=(default no-wait ioq0 ioq1 inline inline+no-wait)
+order=(default no-wait ioq0 ioq1 inline inline+no-wait transport)
+if [[ -n $selected ]]; then read -r -a order <<<"$selected"; fi
 events="syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg,syscalls:sys_enter_read,syscalls:sys_enter_readv,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex"
 results="$out/results-$(date +%Y%m%d-%H%M%S).jsonl"; : >"$results"
 spid=""
@@ -67,7 +74,8 @@ for rep in $(seq "$reps"); do
     for stack in shockwave stock; do
       # shellcheck disable=SC2086
       start "$stack" ${knobs[$knob]}
-      "${pin_load[@]}" "$loadgen" --mode echo --port "$port" --stats-port "$stats" -c 100 -p 16 -s 64 --text \
+      # shellcheck disable=SC2086
+      "${pin_load[@]}" "$loadgen" --mode echo --port "$port" --stats-port "$stats" $echo_load \
         -w "$warmup" -d "$duration" --label "$knob|$stack" >"$out/echo.json" 2>>"$out/loadgen.log" &
       lpid=$!
       sleep $((warmup + 1))
@@ -93,6 +101,7 @@ echo["futexPerMsg"] = per(["futex"])
 print(json.dumps(echo))
 PY
       stop
+      [[ $idle_conns -gt 0 ]] || continue
       # shellcheck disable=SC2086
       start "$stack" ${knobs[$knob]}
       "${pin_load[@]}" "$loadgen" --mode idle --port "$port" --stats-port "$stats" -c "$idle_conns" --rate 5000 --concurrency 64 \
@@ -103,14 +112,14 @@ PY
   echo "repetition $rep of $reps done" >&2
 done
 
-python3 - "$results" <<'PY'
+python3 - "$results" "${order[*]}" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def med(label, mode, key):
     v = [r[key] for r in rows if r.get("label") == label and r.get("mode") == mode and isinstance(r.get(key), (int, float))]
     return statistics.median(v) if v else float("nan")
 print(f"{'knobs':16} {'stack':9} {'msg/s':>9} {'vs stock':>8} {'recv/msg':>8} {'send/msg':>8} {'epoll/msg':>9} {'futex/msg':>9} {'srv CPU':>7} {'idle KiB/conn':>13}")
-for knob in ["default", "no-wait", "ioq0", "ioq1", "inline", "inline+no-wait"]:
+for knob in sys.argv[2].split():
     stock = med(f"{knob}|stock", "echo", "msgsPerSec")
     default_stock = med("default|stock", "echo", "msgsPerSec")
     for stack in ["shockwave", "stock"]:
