@@ -145,19 +145,9 @@ internal sealed class SocketConnection : ConnectionContext,
                 }
             }
         }
-        catch (SocketException e) when (IsReset(e.SocketErrorCode))
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {
-            error = new ConnectionResetException(e.Message, e);
-            _log.ConnectionReset(ConnectionId);
-        }
-        catch (Exception e) when (e is ObjectDisposedException || (e is SocketException s && IsClosedHere(s.SocketErrorCode)))
-        {
-            // The socket was closed here (abort, or the send side finished first): the abort reason, if any, says why.
-        }
-        catch (Exception e) when (e is SocketException or IOException)
-        {
-            error = new IOException(e.Message, e);
-            _log.ReceiveFailed(ConnectionId, e);
+            error = CompletionError(e, receiving: true);
         }
         finally
         {
@@ -212,18 +202,9 @@ internal sealed class SocketConnection : ConnectionContext,
                 }
             }
         }
-        catch (SocketException e) when (IsReset(e.SocketErrorCode))
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
         {
-            error = new ConnectionResetException(e.Message, e);
-            _log.ConnectionReset(ConnectionId);
-        }
-        catch (Exception e) when (e is ObjectDisposedException || (e is SocketException s && IsClosedHere(s.SocketErrorCode)))
-        {
-        }
-        catch (Exception e) when (e is SocketException or IOException)
-        {
-            error = new IOException(e.Message, e);
-            _log.SendFailed(ConnectionId, e);
+            error = CompletionError(e, receiving: false);
         }
         finally
         {
@@ -251,6 +232,35 @@ internal sealed class SocketConnection : ConnectionContext,
         }
 
         _socket.Dispose();
+    }
+
+    /// <summary>
+    /// What a loop that failed completes its pipe with: a reset by the peer as <see cref="ConnectionResetException"/>,
+    /// the socket closed here (an abort, or the other loop finished first) as nothing, since the abort reason, if any,
+    /// says why; anything else as an <see cref="IOException"/>, logged.
+    /// </summary>
+    private Exception? CompletionError(Exception e, bool receiving)
+    {
+        switch (e)
+        {
+            case SocketException socket when IsReset(socket.SocketErrorCode):
+                _log.ConnectionReset(ConnectionId);
+                return new ConnectionResetException(e.Message, e);
+            case ObjectDisposedException:
+            case SocketException socket when IsClosedHere(socket.SocketErrorCode):
+                return null;
+            default:
+                if (receiving)
+                {
+                    _log.ReceiveFailed(ConnectionId, e);
+                }
+                else
+                {
+                    _log.SendFailed(ConnectionId, e);
+                }
+
+                return new IOException(e.Message, e);
+        }
     }
 
     private static bool IsReset(SocketError error) =>
