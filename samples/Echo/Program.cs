@@ -10,7 +10,9 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Shockwave;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the build output, not the working directory: started from anywhere else (a benchmark, a container
+// entrypoint) the sample would miss its appsettings.json and log every request at Information.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 if (!string.Equals(builder.Configuration["Transport"], "Sockets", StringComparison.OrdinalIgnoreCase))
 {
     builder.WebHost.UseShockwaveTransport();

@@ -8,19 +8,25 @@ namespace Shockwave.Tests.Shared;
 internal sealed partial class EchoProcess : IDisposable
 {
     private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _output;
 
-    private EchoProcess(Process process, int port)
+    private EchoProcess(Process process, int port, ConcurrentQueue<string> output)
     {
         _process = process;
         Port = port;
+        _output = output;
     }
 
     public int Port { get; }
 
     public Uri BaseUri => new($"http://127.0.0.1:{Port}/");
 
-    public static async Task<EchoProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Every line the process has written to stdout and stderr so far.</summary>
+    public IReadOnlyList<string> Output => [.. _output];
+
+    /// <param name="environment">Extra environment variables.</param>
+    /// <param name="workingDirectory">Where the process starts; its build output folder unless given.</param>
+    public static async Task<EchoProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         // The test runs from test/<project>/bin/<Configuration>/<tfm>/; the sample builds beside it.
         var testDirectory = new DirectoryInfo(AppContext.BaseDirectory);
@@ -35,7 +41,7 @@ internal sealed partial class EchoProcess : IDisposable
         string directory = Path.Combine(root!.FullName, "samples", "Echo", "bin", configuration, tfm);
         var start = new ProcessStartInfo("dotnet", [Path.Combine(directory, "Echo.dll"), "--urls", "http://127.0.0.1:0"])
         {
-            WorkingDirectory = directory,
+            WorkingDirectory = workingDirectory ?? directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -68,13 +74,7 @@ internal sealed partial class EchoProcess : IDisposable
         try
         {
             int port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            var echo = new EchoProcess(process, port);
-            foreach (var line in lines)
-            {
-                echo._output.Enqueue(line);
-            }
-
-            return echo;
+            return new EchoProcess(process, port, lines);
         }
         catch (TimeoutException)
         {
