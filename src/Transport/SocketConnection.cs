@@ -108,7 +108,7 @@ internal sealed class SocketConnection : ConnectionContext,
                 await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
 
                 // Then read what is there without blocking, 4 KiB first; a read that fills its block says the peer is
-                // streaming, and the next read takes a large block without waiting again.
+                // streaming, and the next read takes a block as large as what is waiting, without waiting again.
                 var sizeHint = 1;
                 while (true)
                 {
@@ -141,7 +141,16 @@ internal sealed class SocketConnection : ConnectionContext,
                         break;
                     }
 
-                    sizeHint = _maxReceiveSize;
+                    // The read filled its block: the peer may be streaming. Ask how much is waiting instead of renting a
+                    // large block that a read could leave empty: the pipe would keep it, and the connection hold it
+                    // through its next idle wait.
+                    var waiting = _socket.Available;
+                    if (waiting == 0)
+                    {
+                        break;
+                    }
+
+                    sizeHint = Math.Min(waiting, _maxReceiveSize);
                 }
             }
         }
