@@ -99,12 +99,6 @@ public class BroadcastBenchmarks
         _heartbeat?.Dispose();
     }
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input => input;
-
-        public PipeWriter Output => output;
-    }
 
     /// <summary>
     /// Blocks reused without limit, like Kestrel's pinned block pool under its transport pipes. The shared array pool

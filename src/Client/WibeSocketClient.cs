@@ -290,10 +290,4 @@ public sealed class WibeSocketClient
     private static ConnectionLimits CreateLimits(WibeSocketClientOptions options) =>
         ConnectionLimits.ForClient(options.MaxMessageSize, options.MaxReadAheadBytes, options.KeepAliveInterval, options.KeepAliveTimeout, options.CloseTimeout);
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input => input;
-
-        public PipeWriter Output => output;
-    }
 }

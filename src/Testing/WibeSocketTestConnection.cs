@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.IO.Pipelines;
 using Shockwave.Protocol;
 using Shockwave.Protocol.Compression;
 using Shockwave.Runtime;
@@ -47,7 +46,7 @@ public sealed class WibeSocketTestConnection : WibeSocketTestConnectionBase
         _tap = new ServerFrameTap(connection.Input);
         var setup = new ConnectionSetup
         {
-            Transport = new ClientPipe(_tap, connection.Output),
+            Transport = new DuplexPipe(_tap, connection.Output),
             ConnectionId = string.Create(CultureInfo.InvariantCulture, $"test-client-{Interlocked.Increment(ref s_connections)}"),
             Limits = CreateLimits(settings),
             Runtime = StandaloneRuntime.Shared, // no logging and meters of its own: the client never shows in the app's logs or metrics
@@ -201,10 +200,4 @@ public sealed class WibeSocketTestConnection : WibeSocketTestConnectionBase
         return SetReceivedClose(new WibeSocketTestMessage(WibeSocketMessageType.Close, payload.ToArray(), frameCount: 1, closeStatus: status, closeReason: reason));
     }
 
-    private sealed class ClientPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input => input;
-
-        public PipeWriter Output => output;
-    }
 }

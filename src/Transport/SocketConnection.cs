@@ -61,7 +61,7 @@ internal sealed class SocketConnection : ConnectionContext,
 
     public override IDictionary<object, object?> Items
     {
-        get => _items ??= new ConnectionItems();
+        get => _items ??= new Dictionary<object, object?>();
         set => _items = value;
     }
 
@@ -294,6 +294,4 @@ internal sealed class SocketConnection : ConnectionContext,
 
         public PipeWriter Output { get; } = output;
     }
-
-    private sealed class ConnectionItems : Dictionary<object, object?>;
 }

@@ -115,12 +115,6 @@ internal sealed class RuntimeHarness : IAsyncDisposable
         OwnsTransport = true,
     };
 
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input => input;
-
-        public PipeWriter Output => output;
-    }
 
     private sealed class TestMeterFactory : IMeterFactory
     {
